@@ -1,0 +1,103 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+/// One settings array for every target: Swift 6 language mode, the upcoming features the project relies on, and
+/// warnings treated as errors so that a warning never lands on main.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .treatAllWarnings(as: .error),
+]
+
+let package = Package(
+    name: "Annals",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "annals", targets: ["annals"]),
+        .executable(name: "annals-bench", targets: ["annals-bench"]),
+        .library(name: "AnnalsLog", targets: ["AnnalsLog"]),
+        .library(name: "AnnalsEvents", targets: ["AnnalsEvents"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+    ],
+    targets: [
+        // System libraries.
+        .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+
+        // Pure layer.
+        .target(
+            name: "AnnalsEvents",
+            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            exclude: ["Generated/README.md"],
+            swiftSettings: swiftSettings
+        ),
+
+        // Storage layer.
+        .target(
+            name: "AnnalsLog",
+            dependencies: [
+                "CLMDB",
+                "CZlib",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // Support.
+        .target(
+            name: "AnnalsTesting",
+            dependencies: ["AnnalsLog", "CLMDB"],
+            swiftSettings: swiftSettings
+        ),
+
+        // Edges.
+        .executableTarget(
+            name: "annals",
+            dependencies: [
+                "AnnalsLog",
+                "AnnalsEvents",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "annals-bench",
+            dependencies: [
+                "AnnalsLog",
+                "AnnalsEvents",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // Tests mirror modules.
+        .testTarget(
+            name: "AnnalsLogTests",
+            dependencies: ["AnnalsLog", "AnnalsTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AnnalsEventsTests",
+            dependencies: [
+                "AnnalsEvents",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            resources: [],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AnnalsCLITests",
+            dependencies: ["annals", "annals-bench", "AnnalsLog", "AnnalsEvents", "AnnalsTesting"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

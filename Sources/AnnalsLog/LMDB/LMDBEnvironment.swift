@@ -1,0 +1,175 @@
+internal import CLMDB
+import Glibc
+
+/// An open LMDB environment, the handles of its named databases, and the lock that makes map growth safe.
+///
+/// `@unchecked Sendable` is sound because: the environment is opened with `MDB_NOTLS`, so read transactions are not
+/// tied to a thread; LMDB serialises write transactions itself; database handles are plain integers fixed after
+/// open; and `mapSize` is only written while `resizeLock` is held exclusively, which also keeps every transaction of
+/// this process out while the map is replaced (LMDB requires that no transaction be active during
+/// `mdb_env_set_mapsize`).
+final class LMDBEnvironment: @unchecked Sendable {
+    let env: OpaquePointer
+    let path: String
+    let readOnly: Bool
+    private let resizeLock: UnsafeMutablePointer<pthread_rwlock_t>
+    private var currentMapSize: Int
+
+    /// Opens (and, unless `readOnly`, creates) the environment in the directory `path`.
+    ///
+    /// - Throws: `.notALog` when the files are not LMDB's, `.permissionDenied`, `.storage` for anything else.
+    init(path: String, readOnly: Bool, mapSize: Int, maxDatabases: UInt32) throws {
+        var handle: OpaquePointer?
+        try lmdbCheck(mdb_env_create(&handle), "mdb_env_create")
+        guard let handle else { throw LogError(.storage, "mdb_env_create returned no environment") }
+        do {
+            try lmdbCheck(mdb_env_set_maxdbs(handle, MDB_dbi(maxDatabases)), "mdb_env_set_maxdbs")
+            try lmdbCheck(mdb_env_set_maxreaders(handle, 510), "mdb_env_set_maxreaders")
+            try lmdbCheck(mdb_env_set_mapsize(handle, mapSize), "mdb_env_set_mapsize")
+            // MDB_NOTLS: Swift tasks hop threads, so a read transaction must not be bound to the thread that began
+            // it. Sync stays on (no MDB_NOSYNC / MDB_NOMETASYNC): a commit returns only once data and meta pages
+            // are on disk, which is what "acknowledged means durable" rests on.
+            var flags = UInt32(MDB_NOTLS)
+            if readOnly { flags |= UInt32(MDB_RDONLY) }
+            let rc = mdb_env_open(handle, path, flags, 0o644)
+            if rc != MDB_SUCCESS { throw lmdbError(rc, "opening the log", path: path) }
+            // A process that died inside a read transaction leaves its reader slot behind, which would pin old
+            // pages forever; clearing stale slots at open is cheap.
+            var dead: Int32 = 0
+            _ = mdb_reader_check(handle, &dead)
+        } catch {
+            mdb_env_close(handle)
+            throw error
+        }
+        var info = MDB_envinfo()
+        mdb_env_info(handle, &info)
+        self.env = handle
+        self.path = path
+        self.readOnly = readOnly
+        self.currentMapSize = info.me_mapsize
+        self.resizeLock = .allocate(capacity: 1)
+        pthread_rwlock_init(resizeLock, nil)
+    }
+
+    deinit {
+        mdb_env_close(env)
+        pthread_rwlock_destroy(resizeLock)
+        resizeLock.deallocate()
+    }
+
+    /// The size of the memory map in bytes.
+    var mapSize: Int {
+        pthread_rwlock_rdlock(resizeLock)
+        defer { pthread_rwlock_unlock(resizeLock) }
+        return currentMapSize
+    }
+
+    /// The page size of the environment.
+    var pageSize: Int {
+        var stat = MDB_stat()
+        mdb_env_stat(env, &stat)
+        return Int(stat.ms_psize)
+    }
+
+    /// Bytes free for an unprivileged writer on the file system holding the environment, or nil if unknown.
+    var freeBytes: Int? {
+        var stat = statvfs()
+        guard statvfs(path, &stat) == 0 else { return nil }
+        return Int(stat.f_bavail) * Int(stat.f_frsize)
+    }
+
+    /// Runs `body` inside a transaction, holding the resize lock shared so that the map cannot move under it.
+    ///
+    /// A read-only transaction is aborted after `body`; a write transaction is committed when `body` returns and
+    /// aborted when it throws. The body must not suspend: LMDB transactions are synchronous by design here.
+    /// `keepHandles` commits a read-only transaction instead of aborting it: database handles opened in a
+    /// transaction survive only its commit.
+    func withTransaction<R>(write: Bool, keepHandles: Bool = false, _ body: (OpaquePointer) throws -> R) throws -> R {
+        while true {
+            pthread_rwlock_rdlock(resizeLock)
+            var txn: OpaquePointer?
+            let rc = mdb_txn_begin(env, nil, write ? 0 : UInt32(MDB_RDONLY), &txn)
+            if rc == MDB_MAP_RESIZED {
+                // Another process grew the map past our mapping: adopt its size, then try again.
+                pthread_rwlock_unlock(resizeLock)
+                try adoptMapSize()
+                continue
+            }
+            guard rc == MDB_SUCCESS, let txn else {
+                pthread_rwlock_unlock(resizeLock)
+                throw lmdbError(rc, write ? "beginning a write transaction" : "beginning a read transaction")
+            }
+            defer { pthread_rwlock_unlock(resizeLock) }
+            let result: R
+            do {
+                result = try body(txn)
+            } catch {
+                mdb_txn_abort(txn)
+                throw error
+            }
+            if write || keepHandles {
+                let commit = mdb_txn_commit(txn)
+                if commit != MDB_SUCCESS { throw lmdbError(commit, "committing to the log", path: path) }
+            } else {
+                mdb_txn_abort(txn)
+            }
+            return result
+        }
+    }
+
+    /// Grows the map to `newSize` bytes. The caller must hold no transaction.
+    func grow(to newSize: Int) throws {
+        pthread_rwlock_wrlock(resizeLock)
+        defer { pthread_rwlock_unlock(resizeLock) }
+        guard newSize > currentMapSize else { return }
+        try lmdbCheck(mdb_env_set_mapsize(env, newSize), "growing the log's map to \(newSize) bytes")
+        var info = MDB_envinfo()
+        mdb_env_info(env, &info)
+        currentMapSize = info.me_mapsize
+    }
+
+    /// Takes on the map size another process set.
+    private func adoptMapSize() throws {
+        pthread_rwlock_wrlock(resizeLock)
+        defer { pthread_rwlock_unlock(resizeLock) }
+        try lmdbCheck(mdb_env_set_mapsize(env, 0), "adopting the log's new map size")
+        var info = MDB_envinfo()
+        mdb_env_info(env, &info)
+        currentMapSize = info.me_mapsize
+    }
+
+    /// Opens (creating unless read-only) the named database `name` with `flags`.
+    func openDatabase(_ name: String, flags: Int32, in txn: OpaquePointer) throws -> MDB_dbi {
+        var dbi: MDB_dbi = 0
+        let create = readOnly ? 0 : MDB_CREATE
+        let rc = mdb_dbi_open(txn, name, UInt32(flags | create), &dbi)
+        if rc == MDB_NOTFOUND {
+            throw LogError(.notALog, "\(path) is an LMDB environment but not an Annals log (no '\(name)' database)")
+        }
+        if rc == MDB_INCOMPATIBLE {
+            throw LogError(.notALog, "\(path) is an LMDB environment but not an Annals log ('\(name)' has other flags)")
+        }
+        try lmdbCheck(rc, "opening database '\(name)'")
+        return dbi
+    }
+}
+
+extension MDB_val {
+    /// A value pointing at `buffer`; valid only while `buffer` is.
+    init(_ buffer: UnsafeRawBufferPointer) {
+        self.init(mv_size: buffer.count, mv_data: UnsafeMutableRawPointer(mutating: buffer.baseAddress))
+    }
+
+    /// The bytes this value points at; valid only inside the transaction that produced it.
+    var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: mv_data, count: mv_size) }
+}
+
+/// Calls `body` with an `MDB_val` holding `position` as a big-endian key, valid for the duration of the call.
+@inline(__always)
+func withPositionKey<R>(_ position: UInt64, _ body: (inout MDB_val) throws -> R) rethrows -> R {
+    var keyValue = positionKey(position)
+    return try withUnsafeMutableBytes(of: &keyValue) { raw in
+        var key = MDB_val(mv_size: 8, mv_data: raw.baseAddress)
+        return try body(&key)
+    }
+}

@@ -1,0 +1,341 @@
+internal import CLMDB
+import Foundation
+import Logging
+import Synchronization
+
+/// The one thread that writes to the log, with group commit.
+///
+/// LMDB write transactions must begin and end on one OS thread, and Swift tasks hop threads, so every write goes
+/// through this thread. Appenders enqueue prepared batches and suspend; the thread takes everything queued (up to
+/// `commitBytesMax`), writes it in one transaction, commits once (LMDB fsyncs data, then meta), and resumes every
+/// waiter. Under load, one commit carries the batches of many appenders: that is where the throughput comes from.
+///
+/// `@unchecked Sendable` is sound because the queue and flags are guarded by `condition`, the chain state is
+/// touched only on the writer thread, and `head` is a `Mutex`.
+final class Writer: @unchecked Sendable {
+    struct Batch: Sendable {
+        var records: [PreparedRecord]
+        var expectations: [([UInt8], ExpectedVersion)]
+        var idempotencyKey: [UInt8]
+        var bytes: Int
+        var continuation: CheckedContinuation<AppendResult, any Error>
+    }
+
+    private unowned let log: LMDBEventLog
+    private let condition = NSCondition()
+    private var queue: [Batch] = []
+    private var stopping = false
+    private var finished = false
+    private var stopWaiters: [CheckedContinuation<Void, Never>] = []
+    /// Chain state as of the last commit; only the writer thread reads or writes it.
+    private var chain: LMDBEventLog.ChainState
+    private var lastTimestamp: Int64 = 0
+    private let head: Mutex<UInt64>
+
+    init(log: LMDBEventLog, chain: LMDBEventLog.ChainState, lastTimestamp: Int64) {
+        self.log = log
+        self.chain = chain
+        self.lastTimestamp = lastTimestamp
+        self.head = Mutex(chain.head)
+        let thread = Thread { [self] in self.run() }
+        thread.name = "annals-log-writer"
+        thread.start()
+    }
+
+    /// The position of the last committed event.
+    var committedHead: UInt64 { head.withLock { $0 } }
+
+    /// Queues a batch; its continuation is resumed once the batch is durable or has failed.
+    func submit(_ batch: Batch) {
+        condition.lock()
+        if stopping {
+            condition.unlock()
+            batch.continuation.resume(throwing: LogError(.closed, "the log is closed"))
+            return
+        }
+        queue.append(batch)
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Lets the queued batches commit, then ends the thread.
+    func stop() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            condition.lock()
+            stopping = true
+            if finished {
+                condition.unlock()
+                continuation.resume()
+                return
+            }
+            stopWaiters.append(continuation)
+            condition.signal()
+            condition.unlock()
+        }
+    }
+
+    private func run() {
+        while true {
+            condition.lock()
+            while queue.isEmpty && !stopping { condition.wait() }
+            if queue.isEmpty {
+                finished = true
+                let waiters = stopWaiters
+                stopWaiters.removeAll()
+                condition.unlock()
+                for waiter in waiters { waiter.resume() }
+                return
+            }
+            // Take as many batches as fit the commit limit (at least one, whatever its size).
+            var taken = 0
+            var bytes = 0
+            while taken < queue.count && (taken == 0 || bytes + queue[taken].bytes <= log.configuration.commitBytesMax)
+            {
+                bytes += queue[taken].bytes
+                taken += 1
+            }
+            let group = Array(queue.prefix(taken))
+            queue.removeFirst(taken)
+            condition.unlock()
+            commit(group)
+        }
+    }
+
+    /// Writes `group` in one transaction, growing the map as often as needed, and resumes its appenders.
+    private func commit(_ group: [Batch]) {
+        while true {
+            do {
+                let timestamp = max(lastTimestamp, Self.nowMicros())
+                let (results, newChain) = try log.environment.withTransaction(write: true) { txn in
+                    try write(group, txn: txn, timestamp: timestamp)
+                }
+                chain = newChain
+                lastTimestamp = timestamp
+                head.withLock { $0 = newChain.head }
+                for (batch, result) in zip(group, results) { batch.continuation.resume(with: result) }
+                log.publish(head: newChain.head)
+                return
+            } catch let error as LogError where error.code == .mapFull {
+                let current = log.environment.mapSize
+                let limit = log.configuration.mapSizeMaxBytes
+                let needed = group.reduce(0) { $0 + $1.bytes } * 2
+                guard current < limit else {
+                    fail(
+                        group,
+                        LogError(
+                            .mapFull,
+                            "the log's map is at its maximum of \(limit) bytes; raise the maximum map size"))
+                    return
+                }
+                let next = min(limit, max(current * 2, current + needed))
+                do {
+                    try log.environment.grow(to: next)
+                    log.logger.info("log map grown", metadata: ["log.map_bytes": "\(next)"])
+                } catch {
+                    fail(group, error)
+                    return
+                }
+            } catch var error as LogError where error.code == .storage {
+                // LMDB reports a short write as EIO, which is what a full disk usually causes: tell the two apart by
+                // looking at the free space, so that the caller gets the error it can act on.
+                let groupBytes = group.reduce(0) { $0 + $1.bytes }
+                if let free = log.environment.freeBytes, free < 2 * groupBytes + (1 << 20) {
+                    error = LogError(
+                        .diskFull,
+                        "\(error.message): the log's file system has only \(free) bytes "
+                            + "free; nothing of this append was written, free space and retry",
+                        systemCode: error.systemCode)
+                }
+                log.logger.error("log commit failed", metadata: ["error": "\(error)"])
+                fail(group, error)
+                return
+            } catch {
+                // The transaction was aborted, so the log is as it was after the previous commit; the chain state
+                // kept in memory is that one too.
+                log.logger.error("log commit failed", metadata: ["error": "\(error)"])
+                fail(group, error)
+                return
+            }
+        }
+    }
+
+    private func fail(_ group: [Batch], _ error: any Error) {
+        for batch in group { batch.continuation.resume(throwing: error) }
+    }
+
+    private struct StreamState {
+        var version: UInt64
+        var position: UInt64
+    }
+
+    /// Writes the batches of a group inside `txn`. A batch whose idempotency key was used before, or whose
+    /// expectations fail, is answered without writing; the others are written in order.
+    private func write(_ group: [Batch], txn: OpaquePointer, timestamp: Int64) throws
+        -> ([Result<AppendResult, any Error>], LMDBEventLog.ChainState)
+    {
+        let databases = log.databases
+        var sequence = chain.head
+        var previous = chain.hash
+        var streams: [[UInt8]: StreamState] = [:]
+        var results: [Result<AppendResult, any Error>] = []
+        results.reserveCapacity(group.count)
+
+        func state(_ id: [UInt8]) throws -> StreamState {
+            if let known = streams[id] { return known }
+            let stored = try LMDBEventLog.streamState(txn, databases.streams, id)
+            let state = StreamState(version: stored?.version ?? 0, position: stored?.position ?? 0)
+            streams[id] = state
+            return state
+        }
+
+        batches: for batch in group {
+            if !batch.idempotencyKey.isEmpty, let earlier = try lookUpKey(batch.idempotencyKey, txn) {
+                results.append(.success(AppendResult(firstPosition: earlier.0, count: earlier.1, deduplicated: true)))
+                continue
+            }
+            for (id, expected) in batch.expectations {
+                let current = try state(id).version
+                let matches: Bool
+                switch expected {
+                case .noStream: matches = current == 0
+                case .exact(let version): matches = current == version
+                }
+                if !matches {
+                    let want = if case .exact(let version) = expected { "version \(version)" } else { "no stream" }
+                    results.append(
+                        .failure(
+                            LogError(
+                                .wrongExpectedVersion,
+                                "stream \(String(decoding: id, as: UTF8.self)) is at version \(current), expected \(want)"
+                            )))
+                    continue batches
+                }
+            }
+            let first = sequence + 1
+            for record in batch.records {
+                sequence += 1
+                var stream = try state(record.streamId)
+                stream.version += 1
+                stream.position = sequence
+                streams[record.streamId] = stream
+                previous = try put(
+                    record, sequence: sequence, timestamp: timestamp, streamVersion: stream.version,
+                    previous: previous, txn: txn)
+            }
+            if !batch.idempotencyKey.isEmpty {
+                try storeKey(batch.idempotencyKey, first: first, count: batch.records.count, txn)
+            }
+            results.append(
+                .success(
+                    AppendResult(
+                        firstPosition: first, count: batch.records.count,
+                        deduplicated: false)))
+        }
+
+        for (id, stream) in streams {
+            var value = [UInt8](repeating: 0, count: 16)
+            value.withUnsafeMutableBytes {
+                $0.storeLE(stream.version, at: 0)
+                $0.storeLE(stream.position, at: 8)
+            }
+            try id.withUnsafeBytes { idBytes in
+                try value.withUnsafeBytes { valueBytes in
+                    var key = MDB_val(idBytes)
+                    var data = MDB_val(valueBytes)
+                    try lmdbCheck(mdb_put(txn, databases.streams, &key, &data, 0), "writing a stream's version")
+                }
+            }
+        }
+        let newChain = LMDBEventLog.ChainState(head: sequence, hash: previous)
+        if sequence != chain.head {
+            try LMDBEventLog.putValue(
+                txn, databases.meta, key: LMDBEventLog.metaChainHeadKey,
+                value: LMDBEventLog.encodeChain(newChain))
+        }
+        return (results, newChain)
+    }
+
+    /// Writes one record at `sequence` and its stream-index entry; returns the record's hash.
+    private func put(
+        _ record: PreparedRecord, sequence: UInt64, timestamp: Int64, streamVersion: UInt64,
+        previous: ChainHash, txn: OpaquePointer
+    ) throws -> ChainHash {
+        let databases = log.databases
+        var value = MDB_val(mv_size: record.bytes.count, mv_data: nil)
+        // MDB_APPEND proves the sequence has no gap and skips the tree search; MDB_RESERVE lets the record be
+        // sealed in place in LMDB's page instead of being copied twice.
+        let rc = withPositionKey(sequence) { key in
+            mdb_put(txn, databases.events, &key, &value, UInt32(MDB_APPEND | MDB_RESERVE))
+        }
+        if rc == MDB_KEYEXIST {
+            throw LogError(.storage, "position \(sequence) is already taken: the log's head is not what it claims")
+        }
+        try lmdbCheck(rc, "appending event \(sequence)")
+        let out = UnsafeMutableRawBufferPointer(start: value.mv_data, count: record.bytes.count)
+        record.bytes.withUnsafeBytes { out.copyMemory(from: $0) }
+        let hash = RecordCodec.seal(
+            out, sequence: sequence, timestamp: timestamp, streamVersion: streamVersion,
+            previous: previous)
+        try record.streamId.withUnsafeBytes { idBytes in
+            try withPositionKey(sequence) { position in
+                var indexKey = MDB_val(idBytes)
+                try lmdbCheck(
+                    mdb_put(txn, databases.streamIndex, &indexKey, &position, 0),
+                    "indexing event \(sequence)")
+            }
+        }
+        return hash
+    }
+
+    private func lookUpKey(_ key: [UInt8], _ txn: OpaquePointer) throws -> (UInt64, Int)? {
+        try key.withUnsafeBytes { keyBytes in
+            var keyValue = MDB_val(keyBytes)
+            var value = MDB_val()
+            let rc = mdb_get(txn, log.databases.idempotency, &keyValue, &value)
+            if rc == MDB_NOTFOUND { return nil }
+            try lmdbCheck(rc, "reading an idempotency key")
+            return try IdempotencyEntry.decode(value.bytes)
+        }
+    }
+
+    private func storeKey(_ key: [UInt8], first: UInt64, count: Int, _ txn: OpaquePointer) throws {
+        var entry = IdempotencyEntry.encode(first: first, count: count)
+        try key.withUnsafeBytes { keyBytes in
+            try entry.withUnsafeMutableBytes { entryBytes in
+                var keyValue = MDB_val(keyBytes)
+                var value = MDB_val(UnsafeRawBufferPointer(entryBytes))
+                try lmdbCheck(
+                    mdb_put(txn, log.databases.idempotency, &keyValue, &value, UInt32(MDB_NOOVERWRITE)),
+                    "storing an idempotency key")
+            }
+        }
+    }
+
+    static func nowMicros() -> Int64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Int64(spec.tv_sec) * 1_000_000 + Int64(spec.tv_nsec) / 1000
+    }
+}
+
+/// The value of an idempotency entry: the first position (u64, big-endian) and the count (u32, big-endian).
+enum IdempotencyEntry {
+    static func encode(first: UInt64, count: Int) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: 12)
+        bytes.withUnsafeMutableBytes {
+            $0.storeBytes(of: first.bigEndian, toByteOffset: 0, as: UInt64.self)
+            $0.storeBytes(of: UInt32(count).bigEndian, toByteOffset: 8, as: UInt32.self)
+        }
+        return bytes
+    }
+
+    static func decode(_ bytes: UnsafeRawBufferPointer) throws -> (UInt64, Int) {
+        guard bytes.count == 12 else {
+            throw LogError(.corruptRecord, "the idempotency database holds a value of \(bytes.count) bytes")
+        }
+        return (
+            UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
+            Int(UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt32.self)))
+        )
+    }
+}

@@ -1,0 +1,37 @@
+import AnnalsLog
+internal import CLMDB
+
+/// Changes a log behind the log's back, as damage or a newer Annals would, for tests of how it is refused.
+public enum LogSurgery {
+    /// Writes `value` under `key` in the `meta` database of the LMDB environment in `directory`.
+    public static func overwriteMeta(_ directory: String, key: String, value: [UInt8]) throws {
+        var env: OpaquePointer?
+        try check(mdb_env_create(&env), "mdb_env_create")
+        defer { mdb_env_close(env) }
+        try check(mdb_env_set_maxdbs(env, 8), "mdb_env_set_maxdbs")
+        try check(mdb_env_open(env, directory, 0, 0o644), "mdb_env_open")
+        var txn: OpaquePointer?
+        try check(mdb_txn_begin(env, nil, 0, &txn), "mdb_txn_begin")
+        var dbi: MDB_dbi = 0
+        var keyBytes = Array(key.utf8)
+        var valueBytes = value
+        do {
+            try check(mdb_dbi_open(txn, "meta", 0, &dbi), "mdb_dbi_open")
+            try keyBytes.withUnsafeMutableBytes { keyRaw in
+                try valueBytes.withUnsafeMutableBytes { valueRaw in
+                    var keyValue = MDB_val(mv_size: keyRaw.count, mv_data: keyRaw.baseAddress)
+                    var data = MDB_val(mv_size: valueRaw.count, mv_data: valueRaw.baseAddress)
+                    try check(mdb_put(txn, dbi, &keyValue, &data, 0), "mdb_put")
+                }
+            }
+        } catch {
+            mdb_txn_abort(txn)
+            throw error
+        }
+        try check(mdb_txn_commit(txn), "mdb_txn_commit")
+    }
+
+    private static func check(_ rc: Int32, _ what: String) throws {
+        if rc != 0 { throw LogError(.storage, "\(what) failed: \(String(cString: mdb_strerror(rc)))") }
+    }
+}

@@ -1,0 +1,101 @@
+import AnnalsLog
+import ArgumentParser
+import Foundation
+
+/// `annals-bench append`: durable appends from concurrent appenders.
+struct AppendBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "append",
+        abstract: "Append N durable events of a given size from K concurrent appenders; print throughput and latency."
+    )
+
+    @Option(help: "Data directory; its log is DIR/log. A fresh temporary one (removed afterwards) when omitted.")
+    var data: String?
+    @Option(help: "Events to append in all.")
+    var events = 200_000
+    @Option(help: "Concurrent appenders.")
+    var appenders = 64
+    @Option(help: "Payload bytes per event.")
+    var size = 1024
+    @Option(help: "Events per append call.")
+    var batch = 1
+    @Option(help: "Open loop: target events/s in all. Latency is then measured from each append's scheduled time.")
+    var rate: Double?
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    func validate() throws {
+        guard events > 0, appenders > 0, size >= 64, batch > 0 else {
+            throw ValidationError("--events, --appenders and --batch must be positive, --size at least 64")
+        }
+    }
+
+    func run() async throws {
+        let temporary = data == nil
+        let directory = data ?? NSTemporaryDirectory() + "annals-bench-\(getpid())"
+        defer { if temporary { try? FileManager.default.removeItem(atPath: directory) } }
+        let log = try LMDBEventLog.open(directory: directory + "/log")
+        // Build every event first, so that the timed part is the log alone.
+        var generator = SplitMix64(state: 42)
+        let perAppender = events / appenders
+        let drafts: [[EventDraft]] = (0..<appenders).map { appender in
+            (0..<perAppender).map { index in
+                Workload.chunkEvent(document: appender, index: index, bytes: size, generator: &generator)
+            }
+        }
+        let total = perAppender * appenders
+        let interval = rate.map { Duration.seconds(Double(appenders * batch) / $0) }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
+            for appender in 0..<appenders {
+                let mine = drafts[appender]
+                group.addTask {
+                    var samples: [Double] = []
+                    samples.reserveCapacity(mine.count / batch + 1)
+                    var index = 0
+                    var call = 0
+                    // Stagger open-loop appenders so they do not all fire at once.
+                    let offset = interval.map { $0 * (Double(appender) / Double(appenders)) } ?? .zero
+                    while index < mine.count {
+                        let end = min(index + batch, mine.count)
+                        var scheduled = clock.now
+                        if let interval {
+                            scheduled = start + offset + interval * call
+                            if scheduled > clock.now { try await clock.sleep(until: scheduled) }
+                        }
+                        _ = try await log.append(Array(mine[index..<end]))
+                        samples.append((clock.now - scheduled).milliseconds)
+                        index = end
+                        call += 1
+                    }
+                    return samples
+                }
+            }
+            var all: [Double] = []
+            for try await samples in group { all += samples }
+            return all
+        }
+        let elapsed = (clock.now - start).seconds
+        await log.close()
+        let percentiles = Percentiles(latencies)
+        let throughput = Double(total) / elapsed
+        if json {
+            print(
+                "{\"system\":\"annals\",\"workload\":\"append\",\"events\":\(total),\"appenders\":\(appenders),"
+                    + "\"payload_bytes\":\(size),\"batch\":\(batch),"
+                    + "\"target_rate\":\(rate.map { String(format: "%.0f", $0) } ?? "null"),"
+                    + String(format: "\"seconds\":%.3f,\"events_per_second\":%.0f,", elapsed, throughput)
+                    + "\"latency_ms\":\(percentiles.json)}")
+        } else {
+            print(
+                String(
+                    format: "append: %d events of %d bytes from %d appenders (batch %d) in %.2f s: %.0f events/s",
+                    total, size, appenders, batch, elapsed, throughput))
+            print(
+                String(
+                    format: "latency ms: p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  max %.3f", percentiles.p50,
+                    percentiles.p90, percentiles.p99, percentiles.p999, percentiles.max))
+        }
+    }
+}

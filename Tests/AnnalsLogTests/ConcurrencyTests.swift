@@ -1,0 +1,108 @@
+import AnnalsLog
+import AnnalsTesting
+import Foundation
+import Testing
+
+@Suite("Group commit, expected versions and idempotency")
+struct ConcurrencyTests {
+    @Test("64 concurrent appenders leave no gap and a sound chain")
+    func concurrentAppenders() async throws {
+        let dir = TemporaryDirectory()
+        let log = try LMDBEventLog.open(directory: dir.child("log"))
+        let positions = try await withThrowingTaskGroup(of: [UInt64].self) { group in
+            for appender in 0..<64 {
+                group.addTask {
+                    var mine: [UInt64] = []
+                    for index in 0..<40 {
+                        let result = try await log.append(draft("stream-\(appender)", "\(appender)-\(index)"))
+                        mine.append(result.firstPosition)
+                    }
+                    return mine
+                }
+            }
+            var all: [UInt64] = []
+            for try await mine in group { all += mine }
+            return all
+        }
+        #expect(positions.sorted() == Array(1...2560))
+        let report = try log.verify()
+        #expect(report.isSound, "\(String(describing: report.failure))")
+        #expect(report.streams == 64)
+        // Within a stream, versions follow the order of its appends.
+        let stream = try log.readStream("stream-5", fromVersion: 1, limit: 100)
+        #expect(stream.map { String(decoding: $0.payload, as: UTF8.self) } == (0..<40).map { "5-\($0)" })
+        await log.close()
+    }
+
+    @Test("an expected version that does not match fails alone and writes nothing")
+    func expectedVersion() async throws {
+        let dir = TemporaryDirectory()
+        let log = try LMDBEventLog.open(directory: dir.child("log"))
+        _ = try await log.append(draft("doc", "created"), expectedVersion: .noStream)
+        _ = try await log.append(draft("doc", "updated"), expectedVersion: .exact(1))
+        do {
+            _ = try await log.append(draft("doc", "stale"), expectedVersion: .exact(1))
+            Issue.record("a stale expected version was accepted")
+        } catch let error as LogError {
+            #expect(error.code == .wrongExpectedVersion)
+        }
+        do {
+            _ = try await log.append(draft("doc", "again"), expectedVersion: .noStream)
+            Issue.record("noStream was accepted for an existing stream")
+        } catch let error as LogError {
+            #expect(error.code == .wrongExpectedVersion)
+        }
+        #expect(try log.head() == 2)
+        #expect(try log.verify().isSound)
+        await log.close()
+    }
+
+    @Test("racing writers with the same expected version: exactly one wins")
+    func optimisticRace() async throws {
+        let dir = TemporaryDirectory()
+        let log = try LMDBEventLog.open(directory: dir.child("log"))
+        _ = try await log.append(draft("doc", "v1"))
+        let outcomes = await withTaskGroup(of: Bool.self) { group in
+            for index in 0..<16 {
+                group.addTask {
+                    (try? await log.append(draft("doc", "racer \(index)"), expectedVersion: .exact(1))) != nil
+                }
+            }
+            var wins = 0
+            for await won in group where won { wins += 1 }
+            return wins
+        }
+        #expect(outcomes == 1)
+        #expect(try log.streamVersion("doc") == 2)
+        await log.close()
+    }
+
+    @Test("the same idempotency key returns the first append's positions, also under concurrency")
+    func idempotency() async throws {
+        let dir = TemporaryDirectory()
+        let log = try LMDBEventLog.open(directory: dir.child("log"))
+        let results = try await withThrowingTaskGroup(of: AppendResult.self) { group in
+            for _ in 0..<20 {
+                group.addTask {
+                    try await log.append(
+                        [draft("doc", "a"), draft("doc", "b")], expectedVersions: [:],
+                        idempotencyKey: "upload-42")
+                }
+            }
+            var all: [AppendResult] = []
+            for try await result in group { all.append(result) }
+            return all
+        }
+        #expect(Set(results.map(\.positions)) == [1...2])
+        #expect(results.filter { !$0.deduplicated }.count == 1)
+        #expect(try log.head() == 2)
+        #expect(try log.record(at: 1)?.idempotencyKey == "upload-42")
+        #expect(try log.record(at: 2)?.idempotencyKey == nil)
+        let other = try await log.append([draft("doc", "c")], expectedVersions: [:], idempotencyKey: "upload-43")
+        #expect(other.positions == 3...3)
+        let report = try log.verify()
+        #expect(report.isSound)
+        #expect(report.idempotencyKeys == 2)
+        await log.close()
+    }
+}
