@@ -5,6 +5,11 @@ internal import CLMDB
 public enum LogSurgery {
     /// Writes `value` under `key` in the `meta` database of the LMDB environment in `directory`.
     public static func overwriteMeta(_ directory: String, key: String, value: [UInt8]) throws {
+        try overwrite(directory, database: "meta", key: Array(key.utf8), value: value)
+    }
+
+    /// Writes `value` under `key` in the named database `database` of the LMDB environment in `directory`.
+    public static func overwrite(_ directory: String, database: String, key: [UInt8], value: [UInt8]) throws {
         var env: OpaquePointer?
         try check(mdb_env_create(&env), "mdb_env_create")
         defer { mdb_env_close(env) }
@@ -13,10 +18,10 @@ public enum LogSurgery {
         var txn: OpaquePointer?
         try check(mdb_txn_begin(env, nil, 0, &txn), "mdb_txn_begin")
         var dbi: MDB_dbi = 0
-        var keyBytes = Array(key.utf8)
+        var keyBytes = key
         var valueBytes = value
         do {
-            try check(mdb_dbi_open(txn, "meta", 0, &dbi), "mdb_dbi_open")
+            try check(mdb_dbi_open(txn, database, 0, &dbi), "mdb_dbi_open")
             try keyBytes.withUnsafeMutableBytes { keyRaw in
                 try valueBytes.withUnsafeMutableBytes { valueRaw in
                     var keyValue = MDB_val(mv_size: keyRaw.count, mv_data: keyRaw.baseAddress)

@@ -66,15 +66,15 @@ struct AuditEvents: AsyncParsableCommand {
             var streamVersion: UInt64 = 1
             while true {
                 if let stream {
-                    let records = try log.readStream(stream, fromVersion: streamVersion, limit: 1000)
-                    for record in records {
+                    // One walk of the stream's chain, then one read per event.
+                    for position in try log.streamPositions(stream, fromVersion: streamVersion) {
+                        guard let record = try log.record(at: position) else { continue }
                         streamVersion = record.streamVersion + 1
-                        guard record.position >= next, record.position <= last, filter.matches(record) else { continue }
+                        guard position >= next, position <= last, filter.matches(record) else { continue }
                         printer.print(record)
                         remaining -= 1
                         if remaining == 0 { return }
                     }
-                    if records.count == 1000 { continue }
                 } else {
                     let visited = try log.scan(from: next, through: last) { view in
                         guard filter.matches(view) else { return true }

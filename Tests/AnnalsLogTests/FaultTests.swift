@@ -96,6 +96,32 @@ struct FaultTests {
         await log.close()
     }
 
+    @Test("a streams entry that disagrees with the records: verify reports it and stream reads refuse the chain")
+    func streamsDisagree() async throws {
+        let dir = TemporaryDirectory()
+        let path = dir.child("log")
+        var log = try LMDBEventLog.open(directory: path)
+        for index in 1...6 { _ = try await log.append(draft(index % 2 == 0 ? "even" : "odd", "e\(index)")) }
+        await log.close()
+        // Claim that stream "even" ends at position 5 (an "odd" record), version 3.
+        var value = [UInt8](repeating: 0, count: 16)
+        value[0] = 3
+        value[8] = 5
+        try LogSurgery.overwrite(path, database: "streams", key: Array("even".utf8), value: value)
+        log = try LMDBEventLog.open(directory: path, configuration: .readOnly)
+        let report = try log.verify()
+        #expect(report.failure?.reason.contains("streams database") == true)
+        do {
+            _ = try log.readStream("even", fromVersion: 1, limit: 10)
+            Issue.record("a broken stream chain was followed")
+        } catch let error as LogError {
+            #expect(error.code == .corruptRecord)
+            #expect(error.position == 5)
+        }
+        #expect(try log.readStream("odd", fromVersion: 2, limit: 10).map(\.position) == [3, 5])
+        await log.close()
+    }
+
     @Test("the map fills, grows, and the append succeeds")
     func mapGrows() async throws {
         let dir = TemporaryDirectory()

@@ -61,7 +61,8 @@ public struct LogStats: Sendable {
 
 extension LMDBEventLog {
     /// Checks the whole log: every record's checksum and structure, the sequence (from 1, no gap), the hash chain
-    /// and the chain head in `meta`, the `streams` and `stream_index` databases, and the `idempotency` database.
+    /// and the chain head in `meta`, each stream's chain of back links and the `streams` database, and the
+    /// `idempotency` database.
     ///
     /// Stops at the first problem and reports its position. `progress` is called every `progressEvery` records.
     ///
@@ -134,6 +135,15 @@ extension LMDBEventLog {
                         )
                         return true
                     }
+                    let previousInStream = streams[stream]?.position ?? 0
+                    if view.previousInStream != previousInStream {
+                        failure = (
+                            position,
+                            "record \(position) links to position \(view.previousInStream) as the previous event of "
+                                + "stream \(view.streamId), which is at \(previousInStream)"
+                        )
+                        return true
+                    }
                     streams[stream] = (version, position)
                     if !view.idempotencyKeyBytes.isEmpty {
                         keys += 1
@@ -141,10 +151,6 @@ extension LMDBEventLog {
                             failure = (position, reason)
                             return true
                         }
-                    }
-                    if !(try indexHolds(stream, position, txn)) {
-                        failure = (position, "the stream index lacks record \(position) of stream \(view.streamId)")
-                        return true
                     }
                     report.records += 1
                     report.bytes += UInt64(value.mv_size)
@@ -185,11 +191,6 @@ extension LMDBEventLog {
                 return
             }
             guard chain.head == report.head else { return }
-            let indexEntries = try entries(databases.streamIndex, txn)
-            if indexEntries != report.records {
-                report.failure = (0, "the stream index has \(indexEntries) entries for \(report.records) records")
-                return
-            }
             let keyEntries = try entries(databases.idempotency, txn)
             if keyEntries != UInt64(keys) {
                 report.failure = (0, "the idempotency index has \(keyEntries) keys, the records carry \(keys)")
@@ -235,19 +236,6 @@ extension LMDBEventLog {
         return nil
     }
 
-    private func indexHolds(_ stream: [UInt8], _ position: UInt64, _ txn: OpaquePointer) throws -> Bool {
-        var cursor: OpaquePointer?
-        try lmdbCheck(mdb_cursor_open(txn, databases.streamIndex, &cursor), "opening a cursor")
-        defer { mdb_cursor_close(cursor) }
-        return try stream.withUnsafeBytes { streamBytes in
-            var key = MDB_val(streamBytes)
-            let rc = withPositionKey(position) { value in mdb_cursor_get(cursor, &key, &value, MDB_GET_BOTH) }
-            if rc == MDB_NOTFOUND { return false }
-            try lmdbCheck(rc, "reading the stream index")
-            return true
-        }
-    }
-
     private func entries(_ dbi: MDB_dbi, _ txn: OpaquePointer) throws -> UInt64 {
         var stat = MDB_stat()
         try lmdbCheck(mdb_stat(txn, dbi, &stat), "reading database statistics")
@@ -263,7 +251,7 @@ extension LMDBEventLog {
             var counts: [String: UInt64] = [:]
             for (name, dbi) in [
                 ("events", databases.events), ("streams", databases.streams),
-                ("stream_index", databases.streamIndex), ("idempotency", databases.idempotency),
+                ("idempotency", databases.idempotency),
                 ("meta", databases.meta),
             ] {
                 counts[name] = try entries(dbi, txn)

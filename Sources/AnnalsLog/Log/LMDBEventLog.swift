@@ -23,7 +23,6 @@ public final class LMDBEventLog: EventLog, @unchecked Sendable {
     struct Databases {
         var events: MDB_dbi
         var streams: MDB_dbi
-        var streamIndex: MDB_dbi
         var idempotency: MDB_dbi
         var meta: MDB_dbi
     }
@@ -170,7 +169,6 @@ public final class LMDBEventLog: EventLog, @unchecked Sendable {
         let databases = Databases(
             events: events,
             streams: try environment.openDatabase("streams", flags: 0, in: txn),
-            streamIndex: try environment.openDatabase("stream_index", flags: MDB_DUPSORT | MDB_DUPFIXED, in: txn),
             idempotency: try environment.openDatabase("idempotency", flags: 0, in: txn),
             meta: meta)
         guard let logId = try getValue(txn, meta, key: metaLogIdKey), logId.count == 16,
@@ -316,35 +314,60 @@ public final class LMDBEventLog: EventLog, @unchecked Sendable {
     }
 
     public func readStream(_ streamId: String, fromVersion version: UInt64, limit: Int) throws -> [LogRecord] {
-        let id = Array(streamId.utf8)
-        guard !id.isEmpty, id.count <= RecordLayout.streamIdBytesMax, limit > 0 else { return [] }
+        guard limit > 0 else { return [] }
+        let positions = try streamPositions(streamId, fromVersion: version).prefix(limit)
         return try environment.withTransaction(write: false) { txn in
-            var cursor: OpaquePointer?
-            try lmdbCheck(mdb_cursor_open(txn, databases.streamIndex, &cursor), "opening a cursor")
-            defer { mdb_cursor_close(cursor) }
-            var records: [LogRecord] = []
-            try id.withUnsafeBytes { idBytes in
-                var key = MDB_val(idBytes)
-                var value = MDB_val()
-                var rc = mdb_cursor_get(cursor, &key, &value, MDB_SET_KEY)
-                var ordinal: UInt64 = 1
-                while rc == MDB_SUCCESS && records.count < limit {
-                    if ordinal >= version {
-                        let position = try Self.position(of: value)
-                        guard let record = try self.get(position, txn) else {
-                            throw LogError(
-                                .corruptRecord,
-                                "stream \(streamId) lists position \(position), which is not in the log",
-                                position: position)
-                        }
-                        records.append(record)
-                    }
-                    ordinal += 1
-                    rc = mdb_cursor_get(cursor, &key, &value, MDB_NEXT_DUP)
+            try positions.map { position in
+                guard let record = try get(position, txn) else {
+                    throw LogError(
+                        .corruptRecord, "stream \(streamId) links to position \(position), which is not in the log",
+                        position: position)
                 }
-                if rc != MDB_SUCCESS && rc != MDB_NOTFOUND { try lmdbCheck(rc, "reading stream \(streamId)") }
+                return record
             }
-            return records
+        }
+    }
+
+    /// The positions of a stream's events from stream version `version` on, oldest first.
+    ///
+    /// Each record carries the position of its stream's previous event, and the `streams` database the position of
+    /// the last one, so a stream is a chain walked backwards from its end. That costs one lookup per event, and
+    /// spares every append the index pages a per-stream B-tree would dirty (see docs/LOG-FORMAT.md).
+    ///
+    /// - Throws: `.corruptRecord` when the chain does not hold together (a link to a missing record, or to a record
+    ///   of another stream or version).
+    public func streamPositions(_ streamId: String, fromVersion version: UInt64) throws -> [UInt64] {
+        let id = Array(streamId.utf8)
+        guard !id.isEmpty, id.count <= RecordLayout.streamIdBytesMax else { return [] }
+        return try environment.withTransaction(write: false) { txn in
+            guard let state = try Self.streamState(txn, databases.streams, id) else { return [] }
+            let first = max(version, 1)
+            var positions: [UInt64] = []
+            var position = state.position
+            var expected = state.version
+            while expected >= first {
+                var value = MDB_val()
+                let rc = withPositionKey(position) { key in mdb_get(txn, databases.events, &key, &value) }
+                if rc == MDB_NOTFOUND {
+                    throw LogError(
+                        .corruptRecord,
+                        "stream \(streamId) links to position \(position), which is not in the log",
+                        position: position)
+                }
+                try lmdbCheck(rc, "reading event \(position)")
+                let view = try RecordView(checking: value.bytes, position: position)
+                guard view.streamVersion == expected, view.streamIdBytes.elementsEqual(id) else {
+                    throw LogError(
+                        .corruptRecord,
+                        "stream \(streamId) links to position \(position), which holds version "
+                            + "\(view.streamVersion) of stream \(view.streamId), not version \(expected)",
+                        position: position)
+                }
+                positions.append(position)
+                position = view.previousInStream
+                expected -= 1
+            }
+            return positions.reversed()
         }
     }
 

@@ -215,12 +215,13 @@ final class Writer: @unchecked Sendable {
             for record in batch.records {
                 sequence += 1
                 var stream = try state(record.streamId)
+                let previousInStream = stream.position
                 stream.version += 1
                 stream.position = sequence
                 streams[record.streamId] = stream
                 previous = try put(
                     record, sequence: sequence, timestamp: timestamp, streamVersion: stream.version,
-                    previous: previous, txn: txn)
+                    previousInStream: previousInStream, previous: previous, txn: txn)
             }
             if !batch.idempotencyKey.isEmpty {
                 try storeKey(batch.idempotencyKey, first: first, count: batch.records.count, txn)
@@ -255,10 +256,10 @@ final class Writer: @unchecked Sendable {
         return (results, newChain)
     }
 
-    /// Writes one record at `sequence` and its stream-index entry; returns the record's hash.
+    /// Writes one record at `sequence`; returns the record's hash.
     private func put(
         _ record: PreparedRecord, sequence: UInt64, timestamp: Int64, streamVersion: UInt64,
-        previous: ChainHash, txn: OpaquePointer
+        previousInStream: UInt64, previous: ChainHash, txn: OpaquePointer
     ) throws -> ChainHash {
         let databases = log.databases
         var value = MDB_val(mv_size: record.bytes.count, mv_data: nil)
@@ -273,18 +274,9 @@ final class Writer: @unchecked Sendable {
         try lmdbCheck(rc, "appending event \(sequence)")
         let out = UnsafeMutableRawBufferPointer(start: value.mv_data, count: record.bytes.count)
         record.bytes.withUnsafeBytes { out.copyMemory(from: $0) }
-        let hash = RecordCodec.seal(
+        return RecordCodec.seal(
             out, sequence: sequence, timestamp: timestamp, streamVersion: streamVersion,
-            previous: previous)
-        try record.streamId.withUnsafeBytes { idBytes in
-            try withPositionKey(sequence) { position in
-                var indexKey = MDB_val(idBytes)
-                try lmdbCheck(
-                    mdb_put(txn, databases.streamIndex, &indexKey, &position, 0),
-                    "indexing event \(sequence)")
-            }
-        }
-        return hash
+            previousInStream: previousInStream, previous: previous)
     }
 
     private func lookUpKey(_ key: [UInt8], _ txn: OpaquePointer) throws -> (UInt64, Int)? {

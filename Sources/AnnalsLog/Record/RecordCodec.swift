@@ -61,12 +61,13 @@ enum RecordCodec {
     ///
     /// The hash covers every byte but the checksum, the previous hash included: that is the chain.
     static func seal(
-        _ out: UnsafeMutableRawBufferPointer, sequence: UInt64, timestamp: Int64,
-        streamVersion: UInt64, previous: ChainHash
+        _ out: UnsafeMutableRawBufferPointer, sequence: UInt64, timestamp: Int64, streamVersion: UInt64,
+        previousInStream: UInt64, previous: ChainHash
     ) -> ChainHash {
         out.storeLE(sequence, at: RecordLayout.offsetSequence)
         out.storeLE(timestamp, at: RecordLayout.offsetTimestamp)
         out.storeLE(streamVersion, at: RecordLayout.offsetStreamVersion)
+        out.storeLE(previousInStream, at: RecordLayout.offsetPreviousInStream)
         let hashOffset = out.count - RecordLayout.hashBytes - RecordLayout.checksumBytes
         previous.write(to: out, at: hashOffset)
         let covered = UnsafeRawBufferPointer(rebasing: out[..<(out.count - RecordLayout.checksumBytes)])

@@ -1,7 +1,7 @@
 /// The byte layout of one record, format version 1. `docs/LOG-FORMAT.md` describes it for people; this type is the
 /// single place in code that knows the offsets.
 ///
-/// All integers are little-endian. The layout is: a 56-byte fixed header, the stream id, the idempotency key, the
+/// All integers are little-endian. The layout is: a 64-byte fixed header, the stream id, the idempotency key, the
 /// stored payload, the attachment, the 32-byte SHA-256 hash of the previous record, and a 4-byte CRC-32 of
 /// everything before it.
 public enum RecordLayout {
@@ -20,11 +20,14 @@ public enum RecordLayout {
     static let offsetSchemaVersion = 32
     static let offsetStreamIdLength = 34
     static let offsetKeyLength = 36
+    static let offsetReservedShort = 38
     static let offsetPayloadStoredLength = 40
     static let offsetPayloadLength = 44
     static let offsetAttachmentLength = 48
+    static let offsetReserved = 52
+    static let offsetPreviousInStream = 56
     /// Size of the fixed header.
-    public static let headerBytes = 56
+    public static let headerBytes = 64
     /// Size of the previous-record hash.
     public static let hashBytes = 32
     /// Size of the trailing checksum.

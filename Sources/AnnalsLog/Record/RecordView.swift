@@ -37,6 +37,10 @@ public struct RecordView {
             throw corrupt("checksum mismatch")
         }
         guard raw[RecordLayout.offsetFlags] & ~RecordLayout.flagDeflated == 0 else { throw corrupt("unknown flags") }
+        guard
+            raw.loadLE(RecordLayout.offsetReserved, as: UInt32.self) == 0,
+            raw.loadLE(RecordLayout.offsetReservedShort, as: UInt16.self) == 0
+        else { throw corrupt("reserved bytes are set") }
         let parts =
             Int(raw.loadLE(RecordLayout.offsetStreamIdLength, as: UInt16.self))
             + Int(raw.loadLE(RecordLayout.offsetKeyLength, as: UInt16.self))
@@ -58,6 +62,8 @@ public struct RecordView {
     public var timestamp: Int64 { raw.loadLE(RecordLayout.offsetTimestamp, as: Int64.self) }
     /// The event's version within its stream, from 1.
     public var streamVersion: UInt64 { raw.loadLE(RecordLayout.offsetStreamVersion, as: UInt64.self) }
+    /// The position of the previous event of the same stream; 0 for a stream's first event.
+    public var previousInStream: UInt64 { raw.loadLE(RecordLayout.offsetPreviousInStream, as: UInt64.self) }
     /// True when the payload is stored deflated.
     public var isDeflated: Bool { raw[RecordLayout.offsetFlags] & RecordLayout.flagDeflated != 0 }
 
@@ -130,6 +136,8 @@ public struct LogRecord: Sendable, Equatable {
     public var payload: [UInt8]
     /// The attachment (empty when there is none).
     public var attachment: [UInt8]
+    /// The position of the previous event of the same stream; 0 for a stream's first event.
+    public var previousInStream: UInt64
     /// The idempotency key of the batch this record starts, if any.
     public var idempotencyKey: String?
     /// Bytes the record takes in the log.
@@ -143,6 +151,7 @@ public struct LogRecord: Sendable, Equatable {
         timestamp = view.timestamp
         streamId = view.streamId
         streamVersion = view.streamVersion
+        previousInStream = view.previousInStream
         type = view.type
         schemaVersion = view.schemaVersion
         payload = try view.payload()
