@@ -7,7 +7,7 @@ import Foundation
 struct ScanBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scan",
-        abstract: "Read every record of a log: checked (magic, lengths, CRC-32), then also protobuf-decoded."
+        abstract: "Read every record of a log: checked (magic, lengths, XXH64 checksum), then also protobuf-decoded."
     )
 
     @Option(help: "Data directory holding the log to read (DIR/log). A fresh one is filled when omitted.")

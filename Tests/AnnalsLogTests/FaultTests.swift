@@ -69,7 +69,7 @@ struct FaultTests {
         var log = try LMDBEventLog.open(directory: path)
         for index in 1...10 { _ = try await log.append(draft("doc", "tamper-\(index)-xxxxxxxx")) }
         await log.close()
-        // Rewrite record 6 in place: new content, recomputed CRC, but the chain is not recomputed.
+        // Rewrite record 6 in place: new content, recomputed checksum, but the chain is not recomputed.
         let file = path + "/data.mdb"
         var data = try Data(contentsOf: URL(fileURLWithPath: file))
         let ranges = occurrences(of: "tamper-6-xxxxxxxx", in: data)
@@ -80,10 +80,11 @@ struct FaultTests {
                 data.range(of: Data([0x41, 0x4E, 0x4C, 0x52]), options: .backwards, in: 0..<range.lowerBound)
             ).lowerBound
             let length = RecordLayout.overheadBytes + 3 + "tamper-6-xxxxxxxx".utf8.count
-            let body = data.subdata(in: recordStart..<recordStart + length - 4)
-            let crc = body.withUnsafeBytes { raw in crc32Reference(raw) }
-            withUnsafeBytes(of: crc.littleEndian) {
-                data.replaceSubrange(recordStart + length - 4..<recordStart + length, with: $0)
+            let checksumStart = recordStart + length - RecordLayout.checksumBytes
+            let body = data.subdata(in: recordStart..<checksumStart)
+            let checksum = body.withUnsafeBytes { XXH64.hash($0) }
+            withUnsafeBytes(of: checksum.littleEndian) {
+                data.replaceSubrange(checksumStart..<recordStart + length, with: $0)
             }
         }
         try data.write(to: URL(fileURLWithPath: file))
@@ -202,16 +203,6 @@ struct FaultTests {
         #expect(code { try LMDBEventLog.open(directory: newer) } == .newerFormat)
         #expect(code { try LMDBEventLog.open(directory: newer, configuration: .readOnly) } == .newerFormat)
     }
-}
-
-/// CRC-32 (IEEE), bit by bit: an independent reference for the test that forges a record.
-func crc32Reference(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
-    var crc: UInt32 = 0xFFFF_FFFF
-    for byte in bytes {
-        crc ^= UInt32(byte)
-        for _ in 0..<8 { crc = (crc >> 1) ^ (0xEDB8_8320 & (0 &- (crc & 1))) }
-    }
-    return ~crc
 }
 
 /// Incompressible bytes, so that deflate cannot shrink a test's record below the size it needs.

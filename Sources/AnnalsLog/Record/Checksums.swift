@@ -1,4 +1,3 @@
-internal import CZlib
 import Crypto
 
 /// A SHA-256 value: the hash of one record, and the link each record keeps to its predecessor.
@@ -83,12 +82,4 @@ private func hexValue(_ digit: UInt8) -> UInt8? {
     case UInt8(ascii: "A")...UInt8(ascii: "F"): digit - UInt8(ascii: "A") + 10
     default: nil
     }
-}
-
-/// CRC-32 (the zlib / IEEE 802.3 polynomial) of `buffer`. zlib's braided implementation runs at about 3 GB/s here,
-/// which keeps the checksum a small part of reading a record.
-@inline(__always)
-func crc32Checksum(_ buffer: UnsafeRawBufferPointer) -> UInt32 {
-    guard let base = buffer.baseAddress else { return 0 }
-    return UInt32(crc32(0, base.assumingMemoryBound(to: Bytef.self), uInt(buffer.count)))
 }

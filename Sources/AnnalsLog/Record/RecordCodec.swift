@@ -72,7 +72,7 @@ enum RecordCodec {
         previous.write(to: out, at: hashOffset)
         let covered = UnsafeRawBufferPointer(rebasing: out[..<(out.count - RecordLayout.checksumBytes)])
         let hash = ChainHash.of(covered)
-        out.storeLE(crc32Checksum(covered), at: out.count - RecordLayout.checksumBytes)
+        out.storeLE(XXH64.hash(covered), at: out.count - RecordLayout.checksumBytes)
         return hash
     }
 }

@@ -2,7 +2,7 @@
 /// single place in code that knows the offsets.
 ///
 /// All integers are little-endian. The layout is: a 64-byte fixed header, the stream id, the idempotency key, the
-/// stored payload, the attachment, the 32-byte SHA-256 hash of the previous record, and a 4-byte CRC-32 of
+/// stored payload, the attachment, the 32-byte SHA-256 hash of the previous record, and an 8-byte XXH64 checksum of
 /// everything before it.
 public enum RecordLayout {
     /// "ANLR": the first four bytes of every record.
@@ -31,7 +31,7 @@ public enum RecordLayout {
     /// Size of the previous-record hash.
     public static let hashBytes = 32
     /// Size of the trailing checksum.
-    public static let checksumBytes = 4
+    public static let checksumBytes = 8
     /// Bytes every record has besides its variable parts.
     public static let overheadBytes = headerBytes + hashBytes + checksumBytes
 

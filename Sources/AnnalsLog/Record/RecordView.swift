@@ -9,7 +9,7 @@ public struct RecordView {
     /// Checks `raw` as the record at `position` and returns a view of it.
     ///
     /// Checked: length, magic, format version, flags, lengths of the parts, sequence number against the position,
-    /// and the CRC-32. The hash chain is not checked here (that needs the predecessor): `verify` does it.
+    /// and the XXH64 checksum. The hash chain is not checked here (that needs the predecessor): `verify` does it.
     ///
     /// - Throws: `.corruptRecord` naming the position for any failed check; `.newerFormat` for a record written by
     ///   a newer format.
@@ -32,8 +32,8 @@ public struct RecordView {
             throw corrupt("format version 0")
         }
         let body = raw.count - RecordLayout.checksumBytes
-        let stored = raw.loadLE(body, as: UInt32.self)
-        guard crc32Checksum(UnsafeRawBufferPointer(rebasing: raw[..<body])) == stored else {
+        let stored = raw.loadLE(body, as: UInt64.self)
+        guard XXH64.hash(UnsafeRawBufferPointer(rebasing: raw[..<body])) == stored else {
             throw corrupt("checksum mismatch")
         }
         guard raw[RecordLayout.offsetFlags] & ~RecordLayout.flagDeflated == 0 else { throw corrupt("unknown flags") }
