@@ -38,7 +38,7 @@ public enum RecordLayout {
     /// Flag: the stored payload is zlib-deflated; `payloadLength` is its inflated size.
     static let flagDeflated: UInt8 = 1 << 0
 
-    /// Stream ids are LMDB keys in two databases; LMDB's default key limit is 511 bytes, and ids are names.
+    /// Stream ids are keys of the `streams` database; LMDB's default key limit is 511 bytes, and ids are names.
     public static let streamIdBytesMax = 200
     /// Idempotency keys are LMDB keys too.
     public static let idempotencyKeyBytesMax = 200
