@@ -24,6 +24,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.4.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // System libraries.
@@ -35,6 +38,19 @@ let package = Package(
             name: "AnnalsEvents",
             dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
             exclude: ["Generated/README.md"],
+            swiftSettings: swiftSettings
+        ),
+
+        .target(
+            name: "AnnalsExtract",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "AnnalsEmbedding",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "AnnalsVector",
             swiftSettings: swiftSettings
         ),
 
@@ -50,6 +66,38 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // State layer.
+        .target(
+            name: "AnnalsProjections",
+            dependencies: [
+                "AnnalsLog",
+                "AnnalsEvents",
+                "AnnalsVector",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // Application layer.
+        .target(
+            name: "AnnalsService",
+            dependencies: [
+                "AnnalsLog",
+                "AnnalsEvents",
+                "AnnalsProjections",
+                "AnnalsExtract",
+                "AnnalsEmbedding",
+                "AnnalsVector",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // Support.
         .target(
             name: "AnnalsTesting",
@@ -58,11 +106,28 @@ let package = Package(
         ),
 
         // Edges.
+        .target(
+            name: "AnnalsHTTP",
+            dependencies: [
+                "AnnalsService",
+                "AnnalsProjections",
+                "AnnalsEvents",
+                "AnnalsLog",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "annals",
             dependencies: [
                 "AnnalsLog",
                 "AnnalsEvents",
+                "AnnalsProjections",
+                "AnnalsService",
+                "AnnalsHTTP",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -92,6 +157,47 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             resources: [],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AnnalsExtractTests",
+            dependencies: ["AnnalsExtract"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AnnalsEmbeddingTests",
+            dependencies: ["AnnalsEmbedding"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AnnalsVectorTests",
+            dependencies: ["AnnalsVector"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AnnalsProjectionsTests",
+            dependencies: [
+                "AnnalsProjections", "AnnalsLog", "AnnalsEvents", "AnnalsTesting",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AnnalsServiceTests",
+            dependencies: [
+                "AnnalsService", "AnnalsProjections", "AnnalsLog", "AnnalsEvents", "AnnalsTesting",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AnnalsHTTPTests",
+            dependencies: [
+                "AnnalsHTTP", "AnnalsService", "AnnalsProjections", "AnnalsTesting",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -11,7 +11,7 @@ struct Annals: AsyncParsableCommand {
             queries are answered by projections rebuilt from it. These commands inspect and maintain that log.
             """,
         version: AnnalsVersion.current,
-        subcommands: [Audit.self, Backup.self]
+        subcommands: [Serve.self, Audit.self, Replay.self, Backup.self]
     )
 }
 

@@ -4,6 +4,6 @@ import ArgumentParser
 struct Audit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Inspect the event log: verify its integrity, list events, show statistics.",
-        subcommands: [AuditVerify.self, AuditEvents.self, AuditStats.self]
+        subcommands: [AuditVerify.self, AuditEvents.self, AuditStats.self, AuditTrace.self]
     )
 }

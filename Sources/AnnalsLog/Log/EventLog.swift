@@ -33,6 +33,9 @@ public protocol EventLog: Sendable {
     /// Up to `limit` records of one stream, from stream version `version` on.
     func readStream(_ streamId: String, fromVersion version: UInt64, limit: Int) throws -> [LogRecord]
 
+    /// The batch appended earlier with this idempotency key (with `deduplicated` set), or nil when there is none.
+    func earlierAppend(idempotencyKey: String) throws -> AppendResult?
+
     /// The version of a stream's last event; 0 when the stream does not exist.
     func streamVersion(_ streamId: String) throws -> UInt64
 

@@ -371,6 +371,22 @@ public final class LMDBEventLog: EventLog, @unchecked Sendable {
         }
     }
 
+    public func earlierAppend(idempotencyKey key: String) throws -> AppendResult? {
+        let bytes = Array(key.utf8)
+        guard !bytes.isEmpty, bytes.count <= RecordLayout.idempotencyKeyBytesMax else { return nil }
+        return try environment.withTransaction(write: false) { txn in
+            try bytes.withUnsafeBytes { keyBytes -> AppendResult? in
+                var keyValue = MDB_val(keyBytes)
+                var value = MDB_val()
+                let rc = mdb_get(txn, databases.idempotency, &keyValue, &value)
+                if rc == MDB_NOTFOUND { return nil }
+                try lmdbCheck(rc, "reading an idempotency key")
+                let (first, count) = try IdempotencyEntry.decode(value.bytes)
+                return AppendResult(firstPosition: first, count: count, deduplicated: true)
+            }
+        }
+    }
+
     /// The record at `position` inside `txn`, or nil.
     func get(_ position: UInt64, _ txn: OpaquePointer) throws -> LogRecord? {
         var value = MDB_val()

@@ -1,0 +1,223 @@
+import AnnalsEvents
+public import AnnalsLog
+public import Logging
+import Synchronization
+
+/// Keeps a `ProjectionSet` up to date with the log, and serves consistent reads of it.
+///
+/// `run()` tails the log (woken after each commit) and applies new events; `waitUntilApplied(_:)` lets a write wait
+/// until its events are applied before it answers (read your writes); `read(_:)` gives a consistent view across
+/// projections. Catching up takes the write lock one batch (`catchUpBatchCountMax` events) at a time, so readers
+/// wait for at most one batch, never for a whole replay.
+///
+/// `@unchecked Sendable` is sound: `set`, `skipped` and `failed` are read only under the read lock and written only under the
+/// write lock of `lock`; every other stored property is immutable or a `Mutex`.
+public final class ProjectionEngine: @unchecked Sendable {
+    /// The most events applied under one hold of the write lock; bounds how long a reader can wait.
+    public static let catchUpBatchCountMax = 4096
+
+    private let log: any EventLog
+    private let logger: Logger
+    private let lock = ReadWriteLock()
+    private var set = ProjectionSet()
+    private var skipped: UInt64 = 0
+    private var failed: (any Error)?
+    private let waiters = Mutex(WaitState())
+
+    private struct Waiter {
+        var position: UInt64
+        var continuation: CheckedContinuation<Bool, Never>
+    }
+
+    private struct WaitState {
+        /// The applied position waiters compare with; updated after each batch (it may lag `set` by one batch).
+        var published: UInt64 = 0
+        /// Whether `run()` ended; waiting for positions not reached is pointless then.
+        var stopped = false
+        var nextId = 0
+        var waiting: [Int: Waiter] = [:]
+    }
+
+    /// An engine over `log`, with every projection empty at position 0 until `restore(_:)`.
+    public init(log: any EventLog, logger: Logger) {
+        self.log = log
+        self.logger = logger
+    }
+
+    /// Replaces the projections with `set` (restored from snapshots); the next catch-up continues after
+    /// `set.appliedPosition`.
+    public func restore(_ set: ProjectionSet) {
+        lock.withWriteLock { self.set = set }
+        let ready = waiters.withLock { state in
+            state.published = set.appliedPosition
+            return Self.takeReady(&state)
+        }
+        for continuation in ready { continuation.resume(returning: true) }
+    }
+
+    /// The position of the last event applied.
+    public var appliedPosition: UInt64 { lock.withReadLock { set.appliedPosition } }
+
+    /// The number of events skipped because this build cannot decode them (unknown type or version, malformed
+    /// payload), since the engine was created.
+    public var skippedEvents: UInt64 { lock.withReadLock { skipped } }
+
+    /// Calls `body` with the projections as they are now: a consistent view across projections at one position.
+    ///
+    /// Many reads run at once; the engine waits for them before applying more events, so keep `body` short (a lookup,
+    /// a search) and never call `read` again from inside it.
+    public func read<R>(_ body: (ProjectionSet) throws -> R) rethrows -> R {
+        try lock.withReadLock { try body(set) }
+    }
+
+    /// Applies every event after `appliedPosition` up to the log's head as it is now; returns the applied position.
+    ///
+    /// Records are read as zero-copy views; an event this build cannot decode (a newer writer's type or version) is
+    /// logged and skipped, never fatal.
+    ///
+    /// - Throws: what `EventLog.head()` and `scan` throw: `.corruptRecord` for a damaged record (events before it
+    ///   stay applied; run `annals audit verify`), `.closed`, `.storage`.
+    @discardableResult
+    public func catchUp() throws -> UInt64 {
+        try catchUp(through: .max)
+    }
+
+    /// Applies every event after `appliedPosition` up to `last` or the log's head, whichever comes first; returns the
+    /// applied position (`annals replay` stops at a checkpoint's position this way).
+    ///
+    /// - Throws: as `catchUp()`.
+    @discardableResult
+    public func catchUp(through last: UInt64) throws -> UInt64 {
+        let target = min(last, try log.head())
+        while true {
+            let (before, after) = try lock.withWriteLock { () throws -> (UInt64, UInt64) in
+                let before = set.appliedPosition
+                guard before < target else { return (before, before) }
+                let through = min(target, before + UInt64(Self.catchUpBatchCountMax))
+                _ = try log.scan(from: before + 1, through: through) { view in
+                    try applyRecord(view)
+                    return true
+                }
+                return (before, set.appliedPosition)
+            }
+            if after > before { publish() }
+            if after >= target { return after }
+            if after == before {
+                // The log said its head is further on but holds no record after `after`: a gap, which the log's
+                // contract excludes. Stop here rather than spin; the next catch-up tries again.
+                logger.error(
+                    "the log's head is past the last record found",
+                    metadata: ["log.head": "\(target)", "projection.applied_position": "\(after)"])
+                return after
+            }
+        }
+    }
+
+    /// Tails the log, applying new events after each commit, until the task is cancelled or the log closes.
+    ///
+    /// A failed catch-up (a damaged record: nothing after it can be applied) is logged, kept in `failure`, and ends
+    /// the tailing. When it ends for any reason, pending `waitUntilApplied` calls return false.
+    public func run() async {
+        waiters.withLock { $0.stopped = false }
+        do {
+            for await _ in log.subscribe() {
+                try catchUp()
+            }
+        } catch {
+            logger.error(
+                "projection engine stopped: \(error)", metadata: ["projection.applied_position": "\(appliedPosition)"])
+            lock.withWriteLock { failed = error }
+        }
+        stop()
+    }
+
+    /// The error that stopped `run()`, if one did.
+    public var failure: (any Error)? { lock.withReadLock { failed } }
+
+    /// Returns once every event up to `position` is applied (true), at once if it already is; or returns false when
+    /// the task is cancelled or `run()` ends first.
+    ///
+    /// No polling: `catchUp()` resumes waiters after each batch.
+    @discardableResult
+    public func waitUntilApplied(_ position: UInt64) async -> Bool {
+        let id: Int? = waiters.withLock { state in
+            if state.published >= position { return nil }
+            state.nextId += 1
+            return state.nextId
+        }
+        guard let id else { return true }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+                let outcome: Bool? = waiters.withLock { state in
+                    if state.published >= position { return true }
+                    if state.stopped || Task.isCancelled { return false }
+                    state.waiting[id] = Waiter(position: position, continuation: continuation)
+                    return nil
+                }
+                if let outcome { continuation.resume(returning: outcome) }
+            }
+        } onCancel: {
+            let continuation = waiters.withLock { $0.waiting.removeValue(forKey: id)?.continuation }
+            continuation?.resume(returning: false)
+        }
+    }
+
+    // MARK: Internals
+
+    /// Decodes one record and applies it; called under the write lock.
+    private func applyRecord(_ view: RecordView) throws {
+        // A payload that does not inflate is damage (the checksum passed, so the writer stored it so): it stops the
+        // catch-up like any corrupt record, unlike an event this build merely cannot read.
+        let inflated = view.isDeflated ? try view.payload() : nil
+        let event: Event
+        do {
+            if let inflated {
+                event = try Event(type: view.type, schemaVersion: view.schemaVersion, payload: inflated)
+            } else {
+                event = try Event(type: view.type, schemaVersion: view.schemaVersion, payload: view.storedPayload)
+            }
+        } catch {
+            skipped += 1
+            set.skip(to: view.position)
+            logger.warning(
+                "skipping an event this build cannot read",
+                metadata: [
+                    "event.position": "\(view.position)", "event.type": "\(view.type)",
+                    "event.schema_version": "\(view.schemaVersion)", "error.code": "\(error.code)",
+                    "error.message": "\(error.message)",
+                ])
+            return
+        }
+        let attachment = view.attachment.isEmpty ? [] : Array(view.attachment)
+        set.apply(
+            ProjectedEvent(
+                position: view.position, timestamp: view.timestamp, streamId: view.streamId, event: event,
+                attachment: attachment))
+    }
+
+    /// Publishes the applied position to waiters and resumes those it satisfies.
+    private func publish() {
+        let applied = appliedPosition
+        let ready = waiters.withLock { state in
+            state.published = max(state.published, applied)
+            return Self.takeReady(&state)
+        }
+        for continuation in ready { continuation.resume(returning: true) }
+    }
+
+    private func stop() {
+        let stranded = waiters.withLock { state in
+            state.stopped = true
+            defer { state.waiting.removeAll() }
+            return state.waiting.values.map(\.continuation)
+        }
+        for continuation in stranded { continuation.resume(returning: false) }
+    }
+
+    private static func takeReady(_ state: inout WaitState) -> [CheckedContinuation<Bool, Never>] {
+        let published = state.published
+        let ready = state.waiting.filter { $0.value.position <= published }
+        for id in ready.keys { state.waiting[id] = nil }
+        return ready.values.map(\.continuation)
+    }
+}

@@ -1,0 +1,251 @@
+import Crypto
+
+/// Snapshot files of the projections in one directory (`DATA/snapshots`), one file per projection and position,
+/// named `NAME-POSITION.snap`.
+///
+/// A file is a fixed header followed by the projection's canonical snapshot bytes (the payload), little-endian:
+///
+/// | offset | size | field |
+/// |---|---|---|
+/// | 0 | 8 | magic `ANNALSNP` |
+/// | 8 | 2 | file format version (1) |
+/// | 10 | 2 | length N of the projection's name |
+/// | 12 | 4 | projection version |
+/// | 16 | 8 | log position the state reflects |
+/// | 24 | 8 | payload length P |
+/// | 32 | 32 | SHA-256 of the payload (the state digest) |
+/// | 64 | N | the projection's name, UTF-8 |
+/// | 64 + N | P | the payload |
+///
+/// Files are written to a temporary name, fsynced, renamed into place, and the directory is fsynced, so a crash
+/// leaves either the whole file or none. Loading checks everything before decoding: the size and SHA-256 recorded in
+/// `checkpoint.written`, the magic, the versions, the position, the name, and the payload's SHA-256.
+public struct SnapshotStore: Sendable {
+    /// The file name extension of snapshot files.
+    public static let fileExtension = "snap"
+    /// The largest snapshot file `load` reads (64 GiB): a bound on what a damaged header or a stray file can make it
+    /// allocate.
+    public static let fileBytesMax = 1 << 36
+    static let magic: [UInt8] = Array("ANNALSNP".utf8)
+    static let formatVersion: UInt16 = 1
+    static let headerBytes = 64
+    static let temporarySuffix = ".tmp"
+
+    /// The directory holding the files.
+    public let directory: String
+
+    /// A store over `directory`, which is created if missing (its parent must exist).
+    ///
+    /// - Throws: `ProjectionError` with code `.storage` when the directory cannot be created.
+    public init(directory: String) throws(ProjectionError) {
+        self.directory = directory
+        try FileIO.makeDirectory(directory)
+    }
+
+    /// The lowercase hex SHA-256 of `bytes`: the form of every digest in `SnapshotFile`.
+    public static func sha256Hex(_ bytes: [UInt8]) -> String { SHA256Hex.of(bytes) }
+
+    /// The file name of `projection`'s snapshot at `position`: `NAME-POSITION.snap`.
+    public static func fileName(projection: String, position: UInt64) -> String {
+        "\(projection)-\(position).\(fileExtension)"
+    }
+
+    /// Every projection's canonical snapshot bytes at `set.appliedPosition`. CPU only: call it under the engine's
+    /// read lock (`engine.read { SnapshotStore.encode($0) }`) and write the result after releasing it.
+    public static func encode(_ set: ProjectionSet) -> [EncodedSnapshot] {
+        set.snapshots().map { snapshot in
+            EncodedSnapshot(
+                projection: snapshot.name, version: snapshot.version, position: set.appliedPosition,
+                payload: snapshot.bytes)
+        }
+    }
+
+    /// Encodes and writes every projection of `set`; see `write(_:)-([EncodedSnapshot])`.
+    public func write(_ set: ProjectionSet) throws(ProjectionError) -> [SnapshotFile] {
+        try write(Self.encode(set))
+    }
+
+    /// Writes each snapshot to `NAME-POSITION.snap` (temporary file, fsync, rename, then one fsync of the directory)
+    /// and returns the files as `checkpoint.written` should list them.
+    ///
+    /// - Throws: `ProjectionError` with code `.storage` (the file system refused; `systemCode` has `errno`), or
+    ///   `.invalidArgument` for a projection name that is not a plain file name. Files already renamed into place
+    ///   stay; they are harmless (no checkpoint names them) and `prune` removes them in time.
+    public func write(_ snapshots: [EncodedSnapshot]) throws(ProjectionError) -> [SnapshotFile] {
+        try FileIO.makeDirectory(directory)
+        var files: [SnapshotFile] = []
+        for snapshot in snapshots {
+            let name = Self.fileName(projection: snapshot.projection, position: snapshot.position)
+            try Self.checkPlainName(name)
+            let payloadDigest = SHA256.hash(data: snapshot.payload)
+            var header = SnapshotWriter(capacity: Self.headerBytes + snapshot.projection.utf8.count)
+            let nameBytes = Array(snapshot.projection.utf8)
+            for byte in Self.magic { header.u8(byte) }
+            header.u8(UInt8(truncatingIfNeeded: Self.formatVersion))
+            header.u8(UInt8(truncatingIfNeeded: Self.formatVersion >> 8))
+            header.u8(UInt8(truncatingIfNeeded: nameBytes.count))
+            header.u8(UInt8(truncatingIfNeeded: nameBytes.count >> 8))
+            header.u32(snapshot.version)
+            header.u64(snapshot.position)
+            header.u64(UInt64(snapshot.payload.count))
+            for byte in payloadDigest { header.u8(byte) }
+            for byte in nameBytes { header.u8(byte) }
+            var fileHasher = SHA256()
+            fileHasher.update(data: header.bytes)
+            fileHasher.update(data: snapshot.payload)
+            let path = self.path(name)
+            let temporary = path + Self.temporarySuffix
+            try FileIO.writeDurably(temporary, [header.bytes, snapshot.payload])
+            try FileIO.renameFile(temporary, path)
+            files.append(
+                SnapshotFile(
+                    projection: snapshot.projection, version: snapshot.version, file: name,
+                    digest: SHA256Hex.hex(fileHasher.finalize()),
+                    bytes: UInt64(header.bytes.count + snapshot.payload.count),
+                    stateDigest: SHA256Hex.hex(payloadDigest)))
+        }
+        try FileIO.syncDirectory(directory)
+        return files
+    }
+
+    /// Reads, checks and decodes every projection's snapshot at `position`, as a checkpoint listed them.
+    ///
+    /// Entries for projections this build does not have are ignored.
+    ///
+    /// - Throws: `ProjectionError`, naming the file: `.missingSnapshot` (no entry for a projection, or no such file),
+    ///   `.versionMismatch` (written by another version of the projection's logic, or another file format),
+    ///   `.digestMismatch` (size, file SHA-256 or payload SHA-256 differs from what was recorded),
+    ///   `.malformedSnapshot` (bad magic, inconsistent header, or a payload that does not decode),
+    ///   `.positionMismatch` (the file holds another position or projection), `.invalidArgument` (a file name with
+    ///   a path in it), `.storage`. Recovery reports it and falls back to an older checkpoint or to position 0.
+    public func load(position: UInt64, expected: [SnapshotFile]) throws(ProjectionError) -> ProjectionSet {
+        func payload(_ name: String, version: UInt32) throws(ProjectionError) -> [UInt8] {
+            guard let entry = expected.first(where: { $0.projection == name }) else {
+                throw ProjectionError(.missingSnapshot, "the checkpoint at \(position) lists no snapshot of \(name)")
+            }
+            return try readPayload(entry, projection: name, version: version, position: position)
+        }
+        let documents = try DocumentsProjection(
+            snapshot: payload(DocumentsProjection.name, version: DocumentsProjection.version))
+        let queue = try QueueProjection(snapshot: payload(QueueProjection.name, version: QueueProjection.version))
+        let vectors = try VectorsProjection(
+            snapshot: payload(VectorsProjection.name, version: VectorsProjection.version))
+        let metrics = try MetricsProjection(
+            snapshot: payload(MetricsProjection.name, version: MetricsProjection.version))
+        let keys = try KeysProjection(snapshot: payload(KeysProjection.name, version: KeysProjection.version))
+        return ProjectionSet(
+            documents: documents, queue: queue, vectors: vectors, metrics: metrics, keys: keys,
+            appliedPosition: position)
+    }
+
+    /// The positions that have at least one snapshot file, newest first.
+    public func positions() throws(ProjectionError) -> [UInt64] {
+        Set(try FileIO.list(directory).compactMap { Self.parse($0)?.position }).sorted(by: >)
+    }
+
+    /// Removes the snapshot files of every position but the newest `keep`, and leftover temporary files; returns the
+    /// names removed.
+    ///
+    /// - Throws: `ProjectionError` with code `.invalidArgument` when `keep < 1` (that would remove the checkpoint
+    ///   recovery needs), `.storage`.
+    @discardableResult
+    public func prune(keep: Int) throws(ProjectionError) -> [String] {
+        guard keep >= 1 else { throw ProjectionError(.invalidArgument, "prune must keep at least 1 position") }
+        let names = try FileIO.list(directory)
+        let kept = Set(Set(names.compactMap { Self.parse($0)?.position }).sorted(by: >).prefix(keep))
+        var removed: [String] = []
+        for name in names.sorted() {
+            let stale: Bool
+            if name.hasSuffix(".\(Self.fileExtension)\(Self.temporarySuffix)") {
+                stale = true
+            } else if let parsed = Self.parse(name) {
+                stale = !kept.contains(parsed.position)
+            } else {
+                stale = false
+            }
+            guard stale else { continue }
+            try FileIO.removeFile(path(name))
+            removed.append(name)
+        }
+        if !removed.isEmpty { try FileIO.syncDirectory(directory) }
+        return removed
+    }
+
+    // MARK: Internals
+
+    private func path(_ name: String) -> String {
+        directory.hasSuffix("/") ? directory + name : directory + "/" + name
+    }
+
+    /// The projection and position in a snapshot file name, or nil for any other name.
+    static func parse(_ name: String) -> (projection: String, position: UInt64)? {
+        let suffix = ".\(fileExtension)"
+        guard name.hasSuffix(suffix), let dash = name.lastIndex(of: "-") else { return nil }
+        let projection = String(name[..<dash])
+        let digits = name[name.index(after: dash)..<name.index(name.endIndex, offsetBy: -suffix.count)]
+        guard !projection.isEmpty, let position = UInt64(digits) else { return nil }
+        return (projection, position)
+    }
+
+    private static func checkPlainName(_ name: String) throws(ProjectionError) {
+        guard !name.isEmpty, name != ".", name != "..", !name.contains("/"), !name.utf8.contains(0) else {
+            throw ProjectionError(.invalidArgument, "\(name) is not a plain file name", file: name)
+        }
+    }
+
+    private func readPayload(
+        _ entry: SnapshotFile, projection: String, version: UInt32, position: UInt64
+    ) throws(ProjectionError) -> [UInt8] {
+        let file = entry.file
+        func error(_ code: ProjectionError.Code, _ message: String) -> ProjectionError {
+            ProjectionError(code, "snapshot \(file): \(message)", file: file)
+        }
+        guard entry.version == version else {
+            throw error(
+                .versionMismatch, "written by \(projection) version \(entry.version); this build has \(version)")
+        }
+        try Self.checkPlainName(file)
+        let bytes = try FileIO.readFile(path(file), file: file, bytesMax: Self.fileBytesMax)
+        guard UInt64(bytes.count) == entry.bytes else {
+            throw error(.digestMismatch, "\(bytes.count) bytes, the checkpoint recorded \(entry.bytes)")
+        }
+        let fileDigest = SHA256Hex.hex(SHA256.hash(data: bytes))
+        guard fileDigest == entry.digest else {
+            throw error(.digestMismatch, "SHA-256 \(fileDigest), the checkpoint recorded \(entry.digest)")
+        }
+        guard bytes.count >= Self.headerBytes, bytes[0..<8].elementsEqual(Self.magic) else {
+            throw error(.malformedSnapshot, "not a snapshot file (bad magic)")
+        }
+        func load<T: FixedWidthInteger>(_ offset: Int, as: T.Type) -> T {
+            bytes.withUnsafeBytes { T(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: T.self)) }
+        }
+        let format = load(8, as: UInt16.self)
+        guard format == Self.formatVersion else {
+            throw error(.versionMismatch, "file format \(format); this build reads \(Self.formatVersion)")
+        }
+        let nameLength = Int(load(10, as: UInt16.self))
+        let fileVersion = load(12, as: UInt32.self)
+        let filePosition = load(16, as: UInt64.self)
+        let payloadLength = load(24, as: UInt64.self)
+        guard UInt64(bytes.count - Self.headerBytes) >= UInt64(nameLength),
+            payloadLength == UInt64(bytes.count - Self.headerBytes - nameLength)
+        else { throw error(.malformedSnapshot, "the header's lengths do not add up to the file's size") }
+        let nameEnd = Self.headerBytes + nameLength
+        let fileProjection = String(decoding: bytes[Self.headerBytes..<nameEnd], as: UTF8.self)
+        guard fileProjection == projection, filePosition == position else {
+            throw error(
+                .positionMismatch,
+                "holds \(fileProjection) at position \(filePosition), expected \(projection) at \(position)")
+        }
+        guard fileVersion == version else {
+            throw error(.versionMismatch, "written by \(projection) version \(fileVersion); this build has \(version)")
+        }
+        let payload = Array(bytes[nameEnd...])
+        let payloadHash = SHA256.hash(data: payload)
+        let payloadDigest = SHA256Hex.hex(payloadHash)
+        guard bytes[32..<64].elementsEqual(payloadHash), payloadDigest == entry.stateDigest else {
+            throw error(.digestMismatch, "the payload's SHA-256 is \(payloadDigest), recorded \(entry.stateDigest)")
+        }
+        return payload
+    }
+}

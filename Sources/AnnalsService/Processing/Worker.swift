@@ -1,0 +1,204 @@
+import AnnalsEmbedding
+import AnnalsEvents
+import AnnalsExtract
+import AnnalsLog
+import AnnalsProjections
+import Foundation
+import Logging
+
+/// A failure of one processing stage, with the stable code recorded in `job.failed`.
+struct StageFailure: Error {
+    var stage: Annals_Events_V1_JobStage
+    var code: String
+    var message: String
+}
+
+/// One processing worker: claims the next ready job, processes it, records the outcome as events.
+///
+/// Claiming is an append of `job.started` that expects the document's stream to be at the version the worker
+/// read: when two workers (or two processes) race for a job, exactly one append succeeds.
+struct Worker: Sendable {
+    let core: AnnalsCore
+    let workerId: String
+
+    /// How long an idle worker waits before looking at the queue again.
+    static let idleWait: Duration = .milliseconds(25)
+
+    /// Runs until the task is cancelled.
+    func run() async {
+        while !Task.isCancelled {
+            do {
+                if let claim = try await claimNext() {
+                    await process(claim)
+                } else {
+                    try await Task.sleep(for: Self.idleWait)
+                }
+            } catch is CancellationError {
+                return
+            } catch {
+                core.logger.error(
+                    "worker error", metadata: ["worker.id": "\(workerId)", "error": "\(error)"])
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+
+    struct Claim {
+        var documentId: String
+        var attempt: Int
+        var startedAt: ContinuousClock.Instant
+    }
+
+    /// Takes the next ready job, or returns nil when none is ready.
+    func claimNext() async throws -> Claim? {
+        for _ in 0..<8 {
+            let now = AnnalsCore.nowMicros()
+            guard let next = core.engine.read({ $0.queue.nextReady(now: now) }) else { return nil }
+            let stream = EventStreamID.document(next.documentId)
+            let version = try core.log.streamVersion(stream)
+            var started = Annals_Events_V1_JobStarted()
+            started.documentID = next.documentId
+            started.attempt = next.nextAttempt
+            started.leaseExpiresAtMicros = now + Self.micros(core.configuration.leaseDuration)
+            started.workerID = workerId
+            started.processID = core.processId
+            do {
+                try await core.append([(.jobStarted(started), [])], expected: [stream: .exact(version)])
+                return Claim(documentId: next.documentId, attempt: Int(next.nextAttempt), startedAt: .now)
+            } catch let error as LogError where error.code == .wrongExpectedVersion {
+                continue  // Another worker took it first; look again.
+            }
+        }
+        return nil
+    }
+
+    /// Processes one claimed job and appends its outcome; never throws.
+    func process(_ claim: Claim) async {
+        do {
+            try await run(claim)
+        } catch let failure as StageFailure {
+            await recordFailure(claim, failure)
+        } catch {
+            await recordFailure(
+                claim, StageFailure(stage: .append, code: "internal", message: String(describing: error)))
+        }
+    }
+
+    private func run(_ claim: Claim) async throws {
+        guard let document = core.engine.read({ $0.documents.document(id: claim.documentId) }) else {
+            throw StageFailure(stage: .readBlob, code: "unknown_document", message: "no such document")
+        }
+        let bytes: Data
+        do {
+            bytes = try core.blobs.read(document.blobKey)
+        } catch {
+            throw StageFailure(stage: .readBlob, code: "blob_missing", message: "\(error)")
+        }
+        let text: ExtractedText
+        do {
+            text = try TextExtractor.extract(
+                Array(bytes), format: DocumentFormat(rawValue: document.contentType) ?? .plainText)
+        } catch {
+            throw StageFailure(stage: .extract, code: error.code.description, message: error.message)
+        }
+        let chunker: Chunker
+        do {
+            chunker = try Chunker(
+                configuration: Chunker.Configuration(
+                    targetCharacters: core.configuration.chunkCharacters,
+                    overlapCharacters: core.configuration.chunkOverlapCharacters))
+        } catch {
+            throw StageFailure(stage: .chunk, code: "configuration", message: "\(error)")
+        }
+        let chunks = chunker.chunks(of: text)
+        let batchSize = core.configuration.chunkBatchCountMax
+        var start = 0
+        while start < chunks.count {
+            try Task.checkCancellation()
+            let batch = Array(chunks[start..<min(start + batchSize, chunks.count)])
+            let vectors: [[Float]]
+            do {
+                vectors = try await core.embedder.embed(batch.map(\.text))
+            } catch {
+                throw StageFailure(stage: .embed, code: "embed_failed", message: "\(error)")
+            }
+            var events: [(event: Event, attachment: [UInt8])] = []
+            for (chunk, vector) in zip(batch, vectors) {
+                var event = Annals_Events_V1_ChunkEmbedded()
+                event.documentID = claim.documentId
+                event.chunkIndex = UInt32(chunk.index)
+                event.text = chunk.text
+                event.charOffset = UInt64(chunk.characterOffset)
+                event.charLength = UInt32(chunk.characterLength)
+                if let page = chunk.page { event.page = UInt32(page) }
+                event.embedder = core.embedder.identifier
+                event.dimension = UInt32(core.embedder.dimension)
+                event.attempt = UInt32(claim.attempt)
+                events.append((.chunkEmbedded(event), try EmbeddingAttachment.encode(vector)))
+            }
+            try await appendStage { try await core.append(events) }
+            start += batch.count
+        }
+        var completed = Annals_Events_V1_DocumentCompleted()
+        completed.documentID = claim.documentId
+        completed.attempt = UInt32(claim.attempt)
+        completed.chunkCount = UInt32(chunks.count)
+        completed.extractedChars = UInt64(text.characterCount)
+        completed.durationMicros = Self.micros(ContinuousClock.now - claim.startedAt)
+        try await appendStage { try await core.append(.documentCompleted(completed)) }
+    }
+
+    private func appendStage(_ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch let error as LogError {
+            throw StageFailure(stage: .append, code: error.code.description, message: error.message)
+        }
+    }
+
+    /// Appends `job.failed`, with a retry time unless the attempts are used up (then also `job.dead_lettered`).
+    private func recordFailure(_ claim: Claim, _ failure: StageFailure) async {
+        let final = claim.attempt >= core.configuration.attemptsMax
+        var failed = Annals_Events_V1_JobFailed()
+        failed.documentID = claim.documentId
+        failed.attempt = UInt32(claim.attempt)
+        failed.stage = failure.stage
+        failed.code = failure.code
+        failed.message = String(failure.message.prefix(1000))
+        failed.workerID = workerId
+        var events: [(event: Event, attachment: [UInt8])] = []
+        if final {
+            events.append((.jobFailed(failed), []))
+            var dead = Annals_Events_V1_JobDeadLettered()
+            dead.documentID = claim.documentId
+            dead.attempts = UInt32(claim.attempt)
+            dead.lastStage = failure.stage
+            dead.lastCode = failure.code
+            dead.lastMessage = failed.message
+            events.append((.jobDeadLettered(dead), []))
+        } else {
+            let backoff = Backoff(
+                base: core.configuration.retryDelayBase, maximum: core.configuration.retryDelayMax)
+            failed.retryAtMicros = AnnalsCore.nowMicros() + backoff.delayMicros(afterAttempt: claim.attempt)
+            events.append((.jobFailed(failed), []))
+        }
+        core.logger.warning(
+            "processing failed",
+            metadata: [
+                "document.id": "\(claim.documentId)", "job.attempt": "\(claim.attempt)",
+                "job.stage": "\(failure.stage)", "job.code": "\(failure.code)", "job.final": "\(final)",
+            ])
+        do {
+            try await core.append(events)
+        } catch {
+            // The failure could not be recorded (the log is full or closing); the lease will run out and the job
+            // be taken over, so nothing is lost.
+            core.logger.error(
+                "could not record a failure", metadata: ["document.id": "\(claim.documentId)", "error": "\(error)"])
+        }
+    }
+
+    static func micros(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000
+    }
+}

@@ -1,0 +1,83 @@
+import AnnalsEvents
+import AnnalsProjections
+import Foundation
+import Logging
+
+extension AnnalsCore {
+    /// Writes a snapshot of every projection at the applied position and appends `checkpoint.written`.
+    ///
+    /// Returns the checkpoint's position, or nil when nothing happened since the last one.
+    @discardableResult
+    public func checkpoint(after last: UInt64 = 0) async throws -> UInt64? {
+        let start = ContinuousClock.now
+        let set = engine.read { $0 }
+        guard set.appliedPosition > last else { return nil }
+        let files = try snapshots.write(set)
+        var event = Annals_Events_V1_CheckpointWritten()
+        event.position = set.appliedPosition
+        event.processID = processId
+        event.snapshots = files.map { file in
+            var snapshot = Annals_Events_V1_CheckpointWritten.Snapshot()
+            snapshot.projection = file.projection
+            snapshot.version = file.version
+            snapshot.file = file.file
+            snapshot.digest = file.digest
+            snapshot.bytes = file.bytes
+            snapshot.stateDigest = file.stateDigest
+            return snapshot
+        }
+        event.durationMicros = Worker.micros(ContinuousClock.now - start)
+        try await append(.checkpointWritten(event))
+        do {
+            _ = try snapshots.prune(keep: configuration.checkpointsKept)
+        } catch {
+            logger.warning("old snapshots not removed", metadata: ["error": "\(error)"])
+        }
+        logger.info(
+            "checkpoint written",
+            metadata: ["checkpoint.position": "\(set.appliedPosition)", "checkpoint.files": "\(files.count)"])
+        return set.appliedPosition
+    }
+
+    /// Writes checkpoints every `checkpointEvents` events or `checkpointInterval`, until cancelled.
+    func runCheckpointer() async {
+        var last = engine.appliedPosition
+        var lastTime = ContinuousClock.now
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(1))
+            let applied = engine.appliedPosition
+            let due =
+                applied >= last + UInt64(configuration.checkpointEvents)
+                || (ContinuousClock.now - lastTime >= configuration.checkpointInterval && applied > last)
+            guard due, !Task.isCancelled else { continue }
+            do {
+                if let position = try await checkpoint(after: last) { last = position }
+                lastTime = .now
+            } catch {
+                logger.error("checkpoint failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// Requeues attempts whose lease ran out (a worker that hangs, or another process that died), until cancelled.
+    func runLeaseJanitor() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(5))
+            let now = AnnalsCore.nowMicros()
+            for job in engine.read({ $0.queue.expiredLeases(now: now) }) {
+                var abandoned = Annals_Events_V1_JobAbandoned()
+                abandoned.documentID = job.documentId
+                abandoned.attempt = UInt32(job.attempt)
+                abandoned.previousProcessID = job.processId
+                abandoned.reason = .leaseExpired
+                abandoned.leaseExpiredAtMicros = job.leaseExpiresAt
+                abandoned.detectedByProcessID = processId
+                do {
+                    try await append(.jobAbandoned(abandoned))
+                } catch {
+                    logger.error("could not requeue an expired lease", metadata: ["error": "\(error)"])
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,171 @@
+/// A flat vector index: every vector in one contiguous `[Float]`, searched by scanning all of them.
+///
+/// Exact (recall 1.0) and simple; a scan of 100,000 × 384 floats is about 150 MB of memory traffic, a few
+/// milliseconds per query. Ids are chosen by the caller (the projections use the log position of the chunk event).
+///
+/// Scores are dot products; vectors are L2-normalised by the embedder, so a score is the cosine similarity. Results
+/// are ordered by descending score, then ascending id.
+///
+/// Storage stays dense: removing a vector moves the last one into its slot. The order of slots is an internal detail
+/// that never shows in results (ties are broken by id) nor in `serialized()` (written in id order).
+public struct ExactIndex: VectorIndex {
+    /// The largest dimension accepted; matches the largest vector a `chunk.embedded` record may carry.
+    public static let dimensionMax = 16_384
+
+    /// The most vectors one index holds; beyond it, shard the data (and an exact scan would be too slow anyway).
+    public static let countMax = 1 << 31
+
+    /// The number of values in every vector.
+    public let dimension: Int
+    /// `count × dimension` values: the vector in slot `s` is `storage[s * dimension ..< (s + 1) * dimension]`.
+    private var storage: [Float] = []
+    /// The id of the vector in each slot.
+    private var ids: [UInt64] = []
+    /// The slot of each id.
+    private var slots: [UInt64: Int] = [:]
+
+    /// Creates an empty index of vectors with `dimension` values.
+    ///
+    /// - Throws: `VectorError` with code `.invalidDimension` when `dimension` is outside `1...dimensionMax`.
+    public init(dimension: Int) throws(VectorError) {
+        guard (1...Self.dimensionMax).contains(dimension) else {
+            throw VectorError(.invalidDimension, "dimension \(dimension) is outside 1...\(Self.dimensionMax)")
+        }
+        self.dimension = dimension
+    }
+
+    /// Creates an index from checked parts (used by `init(serialized:)`).
+    init(dimension: Int, storage: [Float], ids: [UInt64]) {
+        self.dimension = dimension
+        self.storage = storage
+        self.ids = ids
+        slots.reserveCapacity(ids.count)
+        for (slot, id) in ids.enumerated() { slots[id] = slot }
+    }
+
+    /// The number of vectors in the index.
+    public var count: Int { ids.count }
+
+    /// Whether a vector with this id is in the index.
+    public func contains(id: UInt64) -> Bool { slots[id] != nil }
+
+    /// The vector stored under `id`, or nil.
+    public func vector(id: UInt64) -> [Float]? {
+        guard let slot = slots[id] else { return nil }
+        return Array(storage[slot * dimension..<(slot + 1) * dimension])
+    }
+
+    /// Every id in the index, ascending.
+    public var allIds: [UInt64] { ids.sorted() }
+
+    /// Adds `vector` under `id`, replacing the vector already stored under that id.
+    ///
+    /// - Throws: `VectorError` with code `.dimensionMismatch` when `vector.count != dimension`, `.nonFiniteValue`
+    ///   when it holds NaN or an infinity, `.capacityExceeded` when the index holds `countMax` vectors. The index is
+    ///   unchanged when it throws.
+    public mutating func add(id: UInt64, vector: [Float]) throws(VectorError) {
+        try check(vector, what: "vector")
+        if let slot = slots[id] {
+            storage.replaceSubrange(slot * dimension..<(slot + 1) * dimension, with: vector)
+            return
+        }
+        guard ids.count < Self.countMax else {
+            throw VectorError(.capacityExceeded, "the index holds \(Self.countMax) vectors already")
+        }
+        slots[id] = ids.count
+        ids.append(id)
+        storage.append(contentsOf: vector)
+    }
+
+    /// Removes the vector stored under `id`; returns false when there was none.
+    ///
+    /// The last vector moves into the freed slot, so storage stays dense and a scan never skips holes.
+    @discardableResult
+    public mutating func remove(id: UInt64) -> Bool {
+        guard let slot = slots.removeValue(forKey: id) else { return false }
+        let last = ids.count - 1
+        if slot != last {
+            let moved = ids[last]
+            ids[slot] = moved
+            slots[moved] = slot
+            let dimension = dimension
+            storage.withUnsafeMutableBufferPointer { buffer in
+                // Sound: both ranges lie inside the buffer (slot and last are below count, and the buffer holds
+                // count × dimension values), and they do not overlap because slot != last.
+                let base = buffer.baseAddress!
+                (base + slot * dimension).update(from: base + last * dimension, count: dimension)
+            }
+        }
+        ids.removeLast()
+        storage.removeLast(dimension)
+        return true
+    }
+
+    /// Removes every vector, keeping the dimension.
+    public mutating func removeAll() {
+        storage.removeAll()
+        ids.removeAll()
+        slots.removeAll()
+    }
+
+    /// The `k` vectors with the highest dot product with `query` among those whose id passes `filter`, best first
+    /// (equal scores by ascending id).
+    ///
+    /// Answers without throwing: an empty list when `k <= 0`, when the index is empty, when no id passes the filter,
+    /// and when `query` is all zeros (a zero vector has no direction, so no vector is more similar than another;
+    /// an embedder gives it for text with no features). At most `min(k, count)` results. A vector whose score is
+    /// NaN (possible only when huge finite values overflow) is never returned.
+    ///
+    /// `filter` is called only for candidates that would enter the current top `k`, in no particular order, and
+    /// must be a pure function of the id.
+    ///
+    /// - Throws: `VectorError` with code `.dimensionMismatch` when `query.count != dimension`, `.nonFiniteValue`
+    ///   when it holds NaN or an infinity.
+    public func search(
+        query: [Float],
+        k: Int,
+        filter: ((UInt64) -> Bool)? = nil
+    ) throws(VectorError) -> [(id: UInt64, score: Float)] {
+        try check(query, what: "query")
+        guard k > 0, !ids.isEmpty, query.contains(where: { $0 != 0 }) else { return [] }
+        var top = TopK(k: min(k, ids.count))
+        let dimension = dimension
+        storage.withUnsafeBufferPointer { vectors in
+            query.withUnsafeBufferPointer { query in
+                // Sound: the index is not empty, so both buffers have base addresses; slot s reads the dimension
+                // floats from s × dimension, which lie inside the buffer because it holds count × dimension values,
+                // and the query holds dimension values (checked above).
+                let base = vectors.baseAddress!
+                let q = query.baseAddress!
+                for slot in 0..<ids.count {
+                    let score = DotProduct.dot(base + slot * dimension, q, count: dimension)
+                    let id = ids[slot]
+                    guard !score.isNaN, top.wouldAccept(id: id, score: score) else { continue }
+                    if let filter, !filter(id) { continue }
+                    top.insert(id: id, score: score)
+                }
+            }
+        }
+        return top.sorted()
+    }
+
+    private func check(_ vector: [Float], what: String) throws(VectorError) {
+        guard vector.count == dimension else {
+            throw VectorError(
+                .dimensionMismatch, "the \(what) has \(vector.count) values; the index holds dimension \(dimension)")
+        }
+        if let index = vector.firstIndex(where: { !$0.isFinite }) {
+            throw VectorError(.nonFiniteValue, "value \(index) of the \(what) is \(vector[index])")
+        }
+    }
+}
+
+extension ExactIndex {
+    /// The ids in slot order and the storage, for serialisation.
+    var slotIds: [UInt64] { ids }
+
+    /// Calls `body` with the contiguous storage.
+    func withStorage<R>(_ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
+        try storage.withUnsafeBufferPointer(body)
+    }
+}

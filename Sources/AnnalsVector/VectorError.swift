@@ -1,0 +1,48 @@
+/// An error from a vector index, with a code a caller can act on and a message a person can read.
+///
+/// Modelled on NIO's `FileSystemError` (as `LogError` is): the code wraps a private enum so that codes can be added
+/// without breaking callers that compare against the public constants.
+public struct VectorError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What went wrong.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Base: String, Sendable {
+            case invalidDimension = "invalid_dimension"
+            case dimensionMismatch = "dimension_mismatch"
+            case nonFiniteValue = "non_finite_value"
+            case capacityExceeded = "capacity_exceeded"
+            case malformedSnapshot = "malformed_snapshot"
+        }
+        private let base: Base
+        private init(_ base: Base) { self.base = base }
+
+        /// The dimension given to an index is outside `1...ExactIndex.dimensionMax`. Fix the configuration.
+        public static let invalidDimension = Code(.invalidDimension)
+        /// A vector or query does not have the index's dimension: it comes from another embedder. Use the index built
+        /// for that embedder.
+        public static let dimensionMismatch = Code(.dimensionMismatch)
+        /// A vector or query holds NaN or an infinity, which would poison every score. An embedder bug.
+        public static let nonFiniteValue = Code(.nonFiniteValue)
+        /// The index holds `ExactIndex.countMax` vectors already. Shard the data.
+        public static let capacityExceeded = Code(.capacityExceeded)
+        /// Serialised index bytes failed their checks (magic, version, lengths, duplicate ids, values). The snapshot
+        /// is damaged or was not written by this code: rebuild the index from its source.
+        public static let malformedSnapshot = Code(.malformedSnapshot)
+
+        /// The code's stable name, for example `dimension_mismatch`.
+        public var description: String { base.rawValue }
+    }
+
+    /// What went wrong.
+    public var code: Code
+    /// A one-line explanation for a person.
+    public var message: String
+
+    /// Creates an error.
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    /// The code and the message.
+    public var description: String { "\(code): \(message)" }
+}

@@ -1,0 +1,138 @@
+import AnnalsHTTP
+import AnnalsProjections
+import AnnalsService
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+@Suite("HTTP API")
+struct APITests {
+    static let text = """
+        Annals keeps every event in an append-only log.
+
+        Projections answer queries: the queue, the documents, the vectors. A crash loses nothing that was \
+        acknowledged, because recovery is a replay of the log.
+        """
+
+    @Test("probes answer without a key; data routes require one (problem+json)")
+    func probesAndAuth() async throws {
+        try await withTestApp { app in
+            #expect(try await app.send(.get, "/livez", key: "").status == .ok)
+            #expect(try await app.send(.get, "/readyz", key: "").status == .ok)
+            let missing = try await app.send(.get, "/v1/queue", key: "")
+            #expect(missing.status == .unauthorized)
+            #expect(missing.headers[.contentType] == "application/problem+json")
+            #expect(try missing.json()["status"] as? Int == 401)
+            #expect(try await app.send(.get, "/v1/queue", key: "ank_wrong").status == .unauthorized)
+            #expect(try await app.send(.get, "/v1/queue").status == .ok)
+        }
+    }
+
+    @Test("upload, read your write, processing, search")
+    func uploadAndSearch() async throws {
+        try await withTestApp { app in
+            let response = try await app.send(
+                .post, "/v1/documents?filename=notes.txt", body: Self.text, headers: [.contentType: "text/plain"])
+            #expect(response.status == .accepted)
+            let json = try response.json()
+            let id = try #require(json["id"] as? String)
+            #expect(json["status"] as? String == "queued")
+            #expect((json["sha256"] as? String)?.count == 64)
+            #expect(json["size"] as? Int == Self.text.utf8.count)
+            // Read your writes: the document is there at once.
+            let document = try await app.send(.get, "/v1/documents/\(id)")
+            #expect(document.status == .ok)
+            #expect(try document.json()["filename"] as? String == "notes.txt")
+            try await app.eventually("completion") {
+                app.core.engine.read { $0.documents.document(id: id)?.status == .completed }
+            }
+            let search = try await app.send(
+                .post, "/v1/search", body: #"{"query": "recovery replay of the log", "k": 3}"#)
+            #expect(search.status == .ok)
+            let results = try #require(try search.json()["results"] as? [[String: Any]])
+            #expect(results.first?["documentId"] as? String == id)
+            #expect((results.first?["text"] as? String)?.contains("log") == true)
+            let completed = try await app.send(.get, "/v1/documents/\(id)").json()
+            #expect(completed["status"] as? String == "completed")
+            #expect((completed["chunks"] as? Int ?? 0) >= 1)
+        }
+    }
+
+    @Test("the same idempotency key, or the same content, returns the existing document")
+    func deduplication() async throws {
+        try await withTestApp { app in
+            let first = try await app.send(
+                .post, "/v1/documents", body: "first body", headers: [HTTPField.Name("Idempotency-Key")!: "abc"])
+            let again = try await app.send(
+                .post, "/v1/documents", body: "other body", headers: [HTTPField.Name("Idempotency-Key")!: "abc"])
+            #expect(first.status == .accepted)
+            #expect(again.status == .ok)
+            #expect(try first.json()["id"] as? String == (try again.json()["id"] as? String))
+            let copy = try await app.send(.post, "/v1/documents", body: "first body")
+            #expect(try copy.json()["id"] as? String == (try first.json()["id"] as? String))
+        }
+    }
+
+    @Test("bad input: empty body 400, unknown document 404, bad k or JSON 400, executable 415, too large 413")
+    func badInput() async throws {
+        try await withTestApp(configure: { $0.uploadBytesMax = 10_000 }) { app in
+            #expect(try await app.send(.post, "/v1/documents", body: "").status == .badRequest)
+            let unknown = try await app.send(.get, "/v1/documents/nope")
+            #expect(unknown.status == .notFound)
+            #expect(unknown.headers[.contentType] == "application/problem+json")
+            #expect(try await app.send(.post, "/v1/search", body: #"{"query": "x", "k": 0}"#).status == .badRequest)
+            #expect(try await app.send(.post, "/v1/search", body: #"{"query": "x", "k": 1000}"#).status == .badRequest)
+            #expect(try await app.send(.post, "/v1/search", body: "{not json").status == .badRequest)
+            #expect(try await app.send(.post, "/v1/search", body: #"{"k": 3}"#).status == .badRequest)
+            let elf: [UInt8] = [0x7F, 0x45, 0x4C, 0x46, 2, 1, 1, 0] + Array(repeating: 0, count: 100)
+            let executable = try await app.send(.post, "/v1/documents?filename=x.txt", bytes: elf)
+            #expect(executable.status == .unsupportedMediaType)
+            let large = try await app.send(.post, "/v1/documents", body: String(repeating: "a", count: 20_000))
+            #expect(large.status == .contentTooLarge)
+            // Refusals are events, so abuse can be audited.
+            #expect(app.core.engine.read { $0.metrics.uploadsRejectedTotal.values.reduce(0, +) } >= 2)
+        }
+    }
+
+    @Test("a document whose extraction fails is retried, then dead-lettered, visible in its status and the queue")
+    func deadLetter() async throws {
+        try await withTestApp(configure: { $0.attemptsMax = 2 }) { app in
+            // Valid text for the first 4 KiB the upload checks, invalid UTF-8 after it: extraction fails.
+            let bytes = Array(String(repeating: "valid text ", count: 500).utf8) + [0xFF, 0xFE, 0x00, 0xC3]
+            let response = try await app.send(.post, "/v1/documents", bytes: bytes)
+            #expect(response.status == .accepted)
+            let id = try #require(try response.json()["id"] as? String)
+            try await app.eventually("dead letter") {
+                app.core.engine.read { $0.documents.document(id: id)?.status == .dead }
+            }
+            let document = try await app.send(.get, "/v1/documents/\(id)").json()
+            #expect(document["status"] as? String == "dead")
+            #expect(document["attempts"] as? Int == 2)
+            let lastError = try #require(document["lastError"] as? [String: Any])
+            #expect(lastError["code"] as? String == "invalid_utf8")
+            let queue = try await app.send(.get, "/v1/queue").json()
+            #expect(queue["deadLettered"] as? Int == 1)
+            let letters = try #require(queue["deadLetters"] as? [[String: Any]])
+            #expect(letters.first?["documentId"] as? String == id)
+        }
+    }
+
+    @Test("a tenant sees nothing of another tenant's documents")
+    func tenantIsolation() async throws {
+        try await withTestApp { app in
+            let response = try await app.send(.post, "/v1/documents", body: Self.text)
+            let id = try #require(try response.json()["id"] as? String)
+            try await app.eventually("completion") {
+                app.core.engine.read { $0.documents.document(id: id)?.status == .completed }
+            }
+            let other = try await KeyManager.create(
+                core: app.core, tenant: "other", name: "other", scopes: [], createdBy: "test")
+            #expect(try await app.send(.get, "/v1/documents/\(id)", key: other.secret).status == .notFound)
+            let search = try await app.send(
+                .post, "/v1/search", body: #"{"query": "log replay", "k": 5}"#, key: other.secret)
+            #expect((try search.json()["results"] as? [Any])?.isEmpty == true)
+        }
+    }
+}
