@@ -21,6 +21,8 @@ struct AppendBench: AsyncParsableCommand {
     var batch = 1
     @Option(help: "Open loop: target events/s in all. Latency is then measured from each append's scheduled time.")
     var rate: Double?
+    @Option(help: "The writer's gather window in microseconds (see LogConfiguration.gatherWindow).")
+    var gatherMicroseconds = 200
     @Flag(help: "Print one JSON object.")
     var json = false
 
@@ -34,7 +36,9 @@ struct AppendBench: AsyncParsableCommand {
         let temporary = data == nil
         let directory = data ?? NSTemporaryDirectory() + "annals-bench-\(getpid())"
         defer { if temporary { try? FileManager.default.removeItem(atPath: directory) } }
-        let log = try LMDBEventLog.open(directory: directory + "/log")
+        var configuration = LogConfiguration()
+        configuration.gatherWindow = .microseconds(gatherMicroseconds)
+        let log = try LMDBEventLog.open(directory: directory + "/log", configuration: configuration)
         // Build every event first, so that the timed part is the log alone.
         var generator = SplitMix64(state: 42)
         let perAppender = events / appenders

@@ -57,3 +57,20 @@ struct CrashTests {
         #expect(verify.status == 0, "\(verify.stderr)")
     }
 }
+
+@Suite("Crash test of the service")
+struct ServiceCrashTests {
+    @Test("tools/crash-test: 5 SIGKILLs of annals serve under load lose and duplicate nothing")
+    func crashTestTool() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let result = try run(
+            "/usr/bin/env",
+            [
+                "python3", root.appendingPathComponent("tools/crash-test").path, "--kills", "5", "--binary",
+                Binaries.path("annals"),
+            ])
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains("crash-test passed: 5 kills"))
+    }
+}

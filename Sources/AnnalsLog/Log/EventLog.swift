@@ -39,6 +39,9 @@ public protocol EventLog: Sendable {
     /// The version of a stream's last event; 0 when the stream does not exist.
     func streamVersion(_ streamId: String) throws -> UInt64
 
+    /// The version and position of a stream's last event; nil when the stream does not exist.
+    func streamHead(_ streamId: String) throws -> (version: UInt64, position: UInt64)?
+
     /// A stream of head positions, yielded after each commit (only the newest is kept when the reader lags).
     func subscribe() -> AsyncStream<UInt64>
 

@@ -396,6 +396,14 @@ public final class LMDBEventLog: EventLog, @unchecked Sendable {
         return try LogRecord(RecordView(checking: value.bytes, position: position))
     }
 
+    public func streamHead(_ streamId: String) throws -> (version: UInt64, position: UInt64)? {
+        let id = Array(streamId.utf8)
+        guard !id.isEmpty, id.count <= RecordLayout.streamIdBytesMax else { return nil }
+        return try environment.withTransaction(write: false) { txn in
+            try Self.streamState(txn, databases.streams, id)
+        }
+    }
+
     public func streamVersion(_ streamId: String) throws -> UInt64 {
         let id = Array(streamId.utf8)
         guard !id.isEmpty, id.count <= RecordLayout.streamIdBytesMax else { return 0 }

@@ -8,6 +8,9 @@ public struct LogConfiguration: Sendable {
     public var deflateThresholdBytes: Int = 4096
     /// The writer puts at most this many bytes into one transaction; more waits for the next commit.
     public var commitBytesMax: Int = 32 << 20
+    /// How long the writer may wait for the appenders of its last group to submit again before it commits; zero
+    /// commits at once. A fraction of one fsync, it raises the events per commit under load.
+    public var gatherWindow: Duration = .microseconds(200)
     /// One append call may carry at most this many bytes.
     public var batchBytesMax: Int = 64 << 20
     /// One append call may carry at most this many events.

@@ -53,9 +53,18 @@ struct Worker: Sendable {
     func claimNext() async throws -> Claim? {
         for _ in 0..<8 {
             let now = AnnalsCore.nowMicros()
-            guard let next = core.engine.read({ $0.queue.nextReady(now: now) }) else { return nil }
+            let (applied, ready) = core.engine.read { ($0.appliedPosition, $0.queue.nextReady(now: now)) }
+            guard let next = ready else { return nil }
             let stream = EventStreamID.document(next.documentId)
-            let version = try core.log.streamVersion(stream)
+            // The claim must expect the stream version the queue decided on, not whatever the log holds now:
+            // when the stream moved past what the projections had applied (another worker claimed it a moment
+            // ago), catch up and decide again, or two workers would both "win" with different expectations.
+            guard let head = try core.log.streamHead(stream) else { return nil }
+            if head.position > applied {
+                try core.engine.catchUp()
+                continue
+            }
+            let version = head.version
             var started = Annals_Events_V1_JobStarted()
             started.documentID = next.documentId
             started.attempt = next.nextAttempt
@@ -119,8 +128,15 @@ struct Worker: Sendable {
             let vectors: [[Float]]
             do {
                 vectors = try await core.embedder.embed(batch.map(\.text))
+            } catch let error as EmbeddingError {
+                throw StageFailure(stage: .embed, code: error.code.description, message: error.message)
             } catch {
                 throw StageFailure(stage: .embed, code: "embed_failed", message: "\(error)")
+            }
+            guard vectors.count == batch.count else {
+                throw StageFailure(
+                    stage: .embed, code: "bad_response",
+                    message: "the embedder returned \(vectors.count) vectors for \(batch.count) chunks")
             }
             var events: [(event: Event, attachment: [UInt8])] = []
             for (chunk, vector) in zip(batch, vectors) {
