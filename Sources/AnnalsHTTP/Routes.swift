@@ -143,9 +143,13 @@ struct DataRoutes: Sendable {
     }
 
     @Sendable func queue(_ request: Request, context: AnnalsRequestContext) async throws -> Response {
-        _ = try context.requireKey()
+        let key = try context.requireKey()
         let now = AnnalsCore.nowMicros()
-        let (stats, dead) = core.engine.read { ($0.queue.stats(now: now), $0.queue.deadLettered()) }
+        // Counts are of the whole queue (they say how busy the service is); dead letters name documents, so only
+        // the tenant's own are listed.
+        let (stats, dead) = core.engine.read {
+            ($0.queue.stats(now: now), $0.queue.deadLettered(tenant: key.tenantId))
+        }
         let deadLetters: [[String: Any]] = dead.prefix(100).map { job in
             [
                 "documentId": job.documentId, "attempts": job.attempts, "lastCode": job.lastCode,

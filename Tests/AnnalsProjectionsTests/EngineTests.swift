@@ -167,7 +167,7 @@ struct EngineTests {
         let directory = TemporaryDirectory()
         let log = try LMDBEventLog.open(directory: directory.child("log"))
         let script = randomWorkload(seed: 7, documents: 400)
-        let cut = Int(Double(script.events.count) * fraction)
+        let cut = cutAfterChunk(script.events, from: Int(Double(script.events.count) * fraction))
         try await append(Array(script.events[..<cut]), to: log)
 
         // Live: catch up to P, snapshot to disk, keep going.

@@ -315,6 +315,15 @@ func randomWorkload(seed: UInt64, documents: Int, dimension: Int = 8) -> EventSc
     return script
 }
 
+/// The first index at or after `start` that directly follows a `chunk.embedded`: a cut there leaves an attempt in
+/// flight with buffered chunks, the state a snapshot most easily gets wrong.
+func cutAfterChunk(_ events: [ProjectedEvent], from start: Int) -> Int {
+    for index in max(start, 1)..<events.count {
+        if case .chunkEmbedded = events[index - 1].event { return index }
+    }
+    return start
+}
+
 private func format4(_ value: Int) -> String {
     let text = String(value)
     return String(repeating: "0", count: max(0, 8 - text.count)) + text

@@ -63,6 +63,17 @@ struct ReplaySpeedTests {
             "replay (decoded, documents+queue+metrics): \(events.count) events in \(seconds) s = "
                 + "\(Int(Double(events.count) / seconds)) events/s")
         #expect(queue.stats(now: .max).done == 250_000)
+
+        // The whole set, in batches as the engine applies them (two threads for long batches).
+        let batches = stride(from: 0, to: events.count, by: ProjectionEngine.catchUpBatchCountMax).map {
+            Array(events[$0..<min($0 + ProjectionEngine.catchUpBatchCountMax, events.count)])
+        }
+        var set = ProjectionSet()
+        let setStart = ContinuousClock.now
+        for batch in batches { set.apply(contentsOf: batch) }
+        let setSeconds = (ContinuousClock.now - setStart) / .seconds(1)
+        print("replay (decoded, all five, batched): \(Int(Double(events.count) / setSeconds)) events/s")
+        #expect(set.queue.stats(now: .max).done == 250_000)
     }
 
     @Test("the engine replays a real log")
@@ -76,8 +87,8 @@ struct ReplaySpeedTests {
         let applied = try engine.catchUp()
         let seconds = (ContinuousClock.now - start) / .seconds(1)
         print(
-            "replay (LMDB scan + decode + all five projections): \(applied) events in \(seconds) s = \(Int(Double(applied) / seconds)) events/s"
-        )
+            "replay (LMDB scan + decode + all five projections): \(applied) events in \(seconds) s = "
+                + "\(Int(Double(applied) / seconds)) events/s")
         #expect(applied == UInt64(events.count))
 
         // Decode only, for comparison: what the scan and protobuf cost without projections.
@@ -91,8 +102,8 @@ struct ReplaySpeedTests {
         }
         let decodeSeconds = (ContinuousClock.now - decodeStart) / .seconds(1)
         print(
-            "scan + decode only: \(decoded) events in \(decodeSeconds) s = \(Int(Double(decoded) / decodeSeconds)) events/s"
-        )
+            "scan + decode only: \(decoded) events in \(decodeSeconds) s = "
+                + "\(Int(Double(decoded) / decodeSeconds)) events/s")
 
         let snapshotStart = ContinuousClock.now
         let store = try SnapshotStore(directory: directory.child("snapshots"))

@@ -134,7 +134,7 @@ struct VectorsProjectionTests {
     @Test("snapshots hold the index and behave like the original")
     func snapshot() throws {
         let script = randomWorkload(seed: 21, documents: 300, dimension: 16)
-        let cut = script.events.count / 3
+        let cut = cutAfterChunk(script.events, from: script.events.count / 3)
         let full = projected(VectorsProjection.self, script.events)
         var restored = try VectorsProjection(
             snapshot: projected(VectorsProjection.self, Array(script.events[..<cut])).snapshot())

@@ -10,8 +10,8 @@ import Synchronization
 /// projections. Catching up takes the write lock one batch (`catchUpBatchCountMax` events) at a time, so readers
 /// wait for at most one batch, never for a whole replay.
 ///
-/// `@unchecked Sendable` is sound: `set`, `skipped` and `failed` are read only under the read lock and written only under the
-/// write lock of `lock`; every other stored property is immutable or a `Mutex`.
+/// `@unchecked Sendable` is sound: `set`, `skipped` and `failed` are read only under the read lock and written only
+/// under the write lock of `lock`; every other stored property is immutable or a `Mutex`.
 public final class ProjectionEngine: @unchecked Sendable {
     /// The most events applied under one hold of the write lock; bounds how long a reader can wait.
     public static let catchUpBatchCountMax = 4096
@@ -65,7 +65,10 @@ public final class ProjectionEngine: @unchecked Sendable {
     /// Calls `body` with the projections as they are now: a consistent view across projections at one position.
     ///
     /// Many reads run at once; the engine waits for them before applying more events, so keep `body` short (a lookup,
-    /// a search) and never call `read` again from inside it.
+    /// a search). Never call `read`, `appliedPosition`, `skippedEvents` or `failure` from inside `body`: the lock
+    /// prefers writers, so a nested read waits behind a waiting catch-up that waits for the outer read (a deadlock).
+    /// To snapshot, encode inside (`read { SnapshotStore.encode($0) }`) rather than copy the set out: a copy makes
+    /// the engine's next write duplicate every large table (copy on write).
     public func read<R>(_ body: (ProjectionSet) throws -> R) rethrows -> R {
         try lock.withReadLock { try body(set) }
     }
@@ -94,10 +97,16 @@ public final class ProjectionEngine: @unchecked Sendable {
                 let before = set.appliedPosition
                 guard before < target else { return (before, before) }
                 let through = min(target, before + UInt64(Self.catchUpBatchCountMax))
-                _ = try log.scan(from: before + 1, through: through) { view in
-                    try applyRecord(view)
+                // Decode the batch first, then apply it as a whole, which lets long batches use two threads.
+                var events: [ProjectedEvent] = []
+                events.reserveCapacity(Int(through - before))
+                let visited = try log.scan(from: before + 1, through: through) { view in
+                    if let event = try decode(view) { events.append(event) }
                     return true
                 }
+                set.apply(contentsOf: events)
+                // Undecodable events at the end of the batch are passed too.
+                set.skip(to: visited)
                 return (before, set.appliedPosition)
             }
             if after > before { publish() }
@@ -164,8 +173,9 @@ public final class ProjectionEngine: @unchecked Sendable {
 
     // MARK: Internals
 
-    /// Decodes one record and applies it; called under the write lock.
-    private func applyRecord(_ view: RecordView) throws {
+    /// Decodes one record into an event; nil (logged and counted) for an event this build cannot read. Called under
+    /// the write lock.
+    private func decode(_ view: RecordView) throws -> ProjectedEvent? {
         // A payload that does not inflate is damage (the checksum passed, so the writer stored it so): it stops the
         // catch-up like any corrupt record, unlike an event this build merely cannot read.
         let inflated = view.isDeflated ? try view.payload() : nil
@@ -178,7 +188,6 @@ public final class ProjectionEngine: @unchecked Sendable {
             }
         } catch {
             skipped += 1
-            set.skip(to: view.position)
             logger.warning(
                 "skipping an event this build cannot read",
                 metadata: [
@@ -186,13 +195,12 @@ public final class ProjectionEngine: @unchecked Sendable {
                     "event.schema_version": "\(view.schemaVersion)", "error.code": "\(error.code)",
                     "error.message": "\(error.message)",
                 ])
-            return
+            return nil
         }
         let attachment = view.attachment.isEmpty ? [] : Array(view.attachment)
-        set.apply(
-            ProjectedEvent(
-                position: view.position, timestamp: view.timestamp, streamId: view.streamId, event: event,
-                attachment: attachment))
+        return ProjectedEvent(
+            position: view.position, timestamp: view.timestamp, streamId: view.streamId, event: event,
+            attachment: attachment)
     }
 
     /// Publishes the applied position to waiters and resumes those it satisfies.

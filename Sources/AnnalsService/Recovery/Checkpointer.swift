@@ -10,11 +10,15 @@ extension AnnalsCore {
     @discardableResult
     public func checkpoint(after last: UInt64 = 0) async throws -> UInt64? {
         let start = ContinuousClock.now
-        let set = engine.read { $0 }
-        guard set.appliedPosition > last else { return nil }
-        let files = try snapshots.write(set)
+        // Encode under the read lock: copying the set out would make the engine's next write duplicate every
+        // large table (copy on write).
+        let (encoded, position) = engine.read { set in
+            set.appliedPosition > last ? (SnapshotStore.encode(set), set.appliedPosition) : ([], set.appliedPosition)
+        }
+        guard position > last, !encoded.isEmpty else { return nil }
+        let files = try snapshots.write(encoded)
         var event = Annals_Events_V1_CheckpointWritten()
-        event.position = set.appliedPosition
+        event.position = position
         event.processID = processId
         event.snapshots = files.map { file in
             var snapshot = Annals_Events_V1_CheckpointWritten.Snapshot()
@@ -35,8 +39,8 @@ extension AnnalsCore {
         }
         logger.info(
             "checkpoint written",
-            metadata: ["checkpoint.position": "\(set.appliedPosition)", "checkpoint.files": "\(files.count)"])
-        return set.appliedPosition
+            metadata: ["checkpoint.position": "\(position)", "checkpoint.files": "\(files.count)"])
+        return position
     }
 
     /// Writes checkpoints every `checkpointEvents` events or `checkpointInterval`, until cancelled.

@@ -67,6 +67,16 @@ extension AnnalsCore {
             try await append(.jobAbandoned(abandoned))
             report.abandonedJobs += 1
         }
+        // A last attempt that failed without a `job.dead_lettered` would wait forever. This process appends the two
+        // in one atomic batch, but a log written by another writer may hold them apart: finish such jobs.
+        for job in engine.read({ $0.queue.awaitingDeadLetter() }) {
+            var dead = Annals_Events_V1_JobDeadLettered()
+            dead.documentID = job.documentId
+            dead.attempts = job.attempts
+            dead.lastCode = job.lastCode
+            dead.lastMessage = job.lastMessage
+            try await append(.jobDeadLettered(dead))
+        }
         report.adminSecret = try await KeyManager.ensureAdminKey(core: self)
 
         report.duration = ContinuousClock.now - start

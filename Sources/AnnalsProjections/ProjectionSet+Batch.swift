@@ -1,0 +1,81 @@
+import Dispatch
+
+extension ProjectionSet {
+    /// Batches at least this long are applied on two threads; below it, waking a second thread costs more than it
+    /// saves.
+    public static let parallelApplyCountMin = 256
+
+    /// Applies `events`, which must come in log order, to every projection; positions at or below `appliedPosition`
+    /// are ignored, as `apply(_:)` does.
+    ///
+    /// Long batches (replay, catch-up after a burst) are applied on two threads: the projections are independent
+    /// values and each still sees every event in order, so the result is exactly that of applying them one by one;
+    /// only the wall time shrinks (about halved on two cores).
+    public mutating func apply(contentsOf events: [ProjectedEvent]) {
+        guard let first = events.firstIndex(where: { $0.position > appliedPosition }) else { return }
+        let batch = events[first...]
+        let ordered = zip(batch, batch.dropFirst()).allSatisfy { $0.position < $1.position }
+        guard ordered, batch.count >= Self.parallelApplyCountMin else {
+            for index in batch.indices { apply(batch[index]) }
+            return
+        }
+        let lanes = Lanes(moving: &self)
+        DispatchQueue.concurrentPerform(iterations: 2) { lane in
+            if lane == 0 {
+                lanes.applyFirstLane(batch)
+            } else {
+                lanes.applySecondLane(batch)
+            }
+        }
+        lanes.moveBack(into: &self)
+        appliedPosition = batch.last!.position
+    }
+}
+
+/// The projections of a set, moved out of it so that two threads can each apply events to some of them.
+///
+/// `@unchecked Sendable` is sound: the first lane touches only `documents` and `metrics`, the second only `queue`,
+/// `vectors` and `keys` (disjoint stored properties of a class, so no two threads ever access one), and
+/// `concurrentPerform` returns only after both lanes finished, which orders their writes before `moveBack`.
+private final class Lanes: @unchecked Sendable {
+    var documents = DocumentsProjection()
+    var queue = QueueProjection()
+    var vectors = VectorsProjection()
+    var metrics = MetricsProjection()
+    var keys = KeysProjection()
+
+    /// Takes the projections out of `set` (swapping empty ones in), so that each is uniquely referenced here and
+    /// applying events mutates it in place instead of copying it.
+    init(moving set: inout ProjectionSet) {
+        swap(&documents, &set.documents)
+        swap(&queue, &set.queue)
+        swap(&vectors, &set.vectors)
+        swap(&metrics, &set.metrics)
+        swap(&keys, &set.keys)
+    }
+
+    func moveBack(into set: inout ProjectionSet) {
+        swap(&documents, &set.documents)
+        swap(&queue, &set.queue)
+        swap(&vectors, &set.vectors)
+        swap(&metrics, &set.metrics)
+        swap(&keys, &set.keys)
+    }
+
+    // The lanes are balanced by measured cost per event: documents with metrics, against queue, vectors and keys.
+
+    func applyFirstLane(_ events: ArraySlice<ProjectedEvent>) {
+        for index in events.indices {
+            documents.apply(events[index])
+            metrics.apply(events[index])
+        }
+    }
+
+    func applySecondLane(_ events: ArraySlice<ProjectedEvent>) {
+        for index in events.indices {
+            queue.apply(events[index])
+            vectors.apply(events[index])
+            keys.apply(events[index])
+        }
+    }
+}

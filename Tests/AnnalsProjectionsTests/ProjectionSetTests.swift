@@ -1,0 +1,39 @@
+import AnnalsProjections
+import Testing
+
+@Suite("Projection set")
+struct ProjectionSetTests {
+    @Test("a batch applied on two threads gives the same state as events applied one by one")
+    func parallelBatch() {
+        let events = randomWorkload(seed: 99, documents: 600).events
+        #expect(events.count > 4 * ProjectionSet.parallelApplyCountMin)
+        var serial = ProjectionSet()
+        for event in events { serial.apply(event) }
+        var batched = ProjectionSet()
+        var start = 0
+        for size in [3, 700, 1, 2_000, 300] where start < events.count {
+            batched.apply(contentsOf: Array(events[start..<min(start + size, events.count)]))
+            start += size
+        }
+        batched.apply(contentsOf: Array(events[start...]))
+        #expect(batched.appliedPosition == serial.appliedPosition)
+        #expect(batched.digests == serial.digests)
+        // Applying the same events again changes nothing.
+        batched.apply(contentsOf: events)
+        #expect(batched.digest == serial.digest)
+    }
+
+    @Test("skipping moves the position without touching the projections")
+    func skip() {
+        var set = ProjectionSet()
+        var script = EventScript()
+        set.apply(script.upload("d1"))
+        let digests = set.digests
+        set.skip(to: 10)
+        #expect(set.appliedPosition == 10)
+        #expect(set.digests == digests)
+        set.skip(to: 4)
+        #expect(set.appliedPosition == 10)
+        #expect(ProjectionSet.projectionNames == ["documents", "queue", "vectors", "metrics", "keys"])
+    }
+}
