@@ -50,6 +50,18 @@ public struct ExactIndex: VectorIndex {
     public func contains(id: UInt64) -> Bool { slots[id] != nil }
 
     /// The vector stored under `id`, or nil.
+    /// The dot product of `query` with the vector stored under `id`, or nil when there is none or the dimension
+    /// differs. Lets a caller score a few known ids without scanning the index.
+    public func score(id: UInt64, query: [Float]) -> Float? {
+        guard query.count == dimension, let slot = slots[id] else { return nil }
+        return storage.withUnsafeBufferPointer { stored in
+            query.withUnsafeBufferPointer { probe in
+                // Sound: `slot * dimension + dimension <= storage.count` holds for every slot in `slots`.
+                DotProduct.dot(stored.baseAddress! + slot * dimension, probe.baseAddress!, count: dimension)
+            }
+        }
+    }
+
     public func vector(id: UInt64) -> [Float]? {
         guard let slot = slots[id] else { return nil }
         return Array(storage[slot * dimension..<(slot + 1) * dimension])

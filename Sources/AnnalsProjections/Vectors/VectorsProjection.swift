@@ -122,6 +122,9 @@ public struct VectorsProjection: Projection {
         }
     }
 
+    /// Filters that leave at most this many chunks are scored chunk by chunk, not by scanning the index.
+    static let directScoringChunksMax = 4096
+
     /// The `k` chunks of `tenant` most similar to `query`, best first (equal scores by ascending position).
     ///
     /// Only vectors of the query's dimension are compared, and only those of `embedder` when given (pass it whenever
@@ -138,16 +141,34 @@ public struct VectorsProjection: Projection {
         documentIds: Set<String>? = nil,
         embedder: String? = nil
     ) -> [VectorHit] {
-        guard query.allSatisfy(\.isFinite) else { return [] }
+        guard query.allSatisfy(\.isFinite), query.contains(where: { $0 != 0 }) else { return [] }
         guard k > 0, let numbers = tenantIndexes[tenant] else { return [] }
         var allowed: Set<UInt64>?
         if let documentIds {
-            var positions = Set<UInt64>()
+            var chunks: [(position: UInt64, index: Int)] = []
             for id in documentIds {
                 guard let document = documents[id], document.tenant == tenant else { continue }
-                for chunk in document.chunks { positions.insert(chunk.position) }
+                for chunk in document.chunks { chunks.append((chunk.position, Int(chunk.index))) }
             }
-            guard !positions.isEmpty else { return [] }
+            guard !chunks.isEmpty else { return [] }
+            // A selective filter scores its few chunks directly instead of scanning the tenant's whole index.
+            if chunks.count <= Self.directScoringChunksMax {
+                var scored: [(id: UInt64, score: Float)] = []
+                for chunk in chunks {
+                    let key = indexKeys[chunk.index]
+                    guard key.dimension == query.count, embedder == nil || key.embedder == embedder,
+                        let score = indexes[chunk.index].score(id: chunk.position, query: query)
+                    else { continue }
+                    scored.append((chunk.position, score))
+                }
+                scored.sort { $0.score > $1.score || ($0.score == $1.score && $0.id < $1.id) }
+                return scored.prefix(k).compactMap { hit in
+                    guard let ref = chunkRefs[hit.id] else { return nil }
+                    return VectorHit(
+                        documentId: ref.documentId, chunkIndex: ref.chunkIndex, position: hit.id, score: hit.score)
+                }
+            }
+            let positions = Set(chunks.map(\.position))
             allowed = positions
         }
         let filter: ((UInt64) -> Bool)? = allowed.map { allowed in { allowed.contains($0) } }
