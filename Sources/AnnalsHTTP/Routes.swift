@@ -22,6 +22,13 @@ public func buildRouter(core: AnnalsCore) -> Router<AnnalsRequestContext> {
             throw Problem(.serviceUnavailable, kind: "draining", detail: "the service is shutting down")
         }
     }
+    // Metrics carry counts only (no ids, no names), like the probes: scrapers need no key.
+    router.get("/metrics") { _, _ -> Response in
+        let text = PrometheusText.render(core: core, now: AnnalsCore.nowMicros())
+        return Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+    }
     let api = router.group("v1").add(middleware: AuthenticationMiddleware(core: core))
     let routes = DataRoutes(core: core)
     api.post("documents", use: routes.upload)

@@ -135,4 +135,29 @@ struct APITests {
             #expect((try search.json()["results"] as? [Any])?.isEmpty == true)
         }
     }
+
+    @Test("/metrics: Prometheus text with counters derived from the log and live queue gauges")
+    func metrics() async throws {
+        try await withTestApp { app in
+            let response = try await app.send(.post, "/v1/documents", body: Self.text)
+            let id = try #require(try response.json()["id"] as? String)
+            try await app.eventually("completion") {
+                app.core.engine.read { $0.documents.document(id: id)?.status == .completed }
+            }
+            let metrics = try await app.send(.get, "/metrics", key: "")
+            #expect(metrics.status == .ok)
+            let text = String(buffer: metrics.body)
+            #expect(text.contains("annals_uploads_received_total 1\n"))
+            #expect(text.contains("annals_documents_completed_total 1\n"))
+            #expect(text.contains("# TYPE annals_processing_duration_seconds histogram"))
+            #expect(text.contains("annals_processing_duration_seconds_count 1\n"))
+            #expect(text.contains("annals_uploads_rejected_total{reason=\"too_large\"} 0\n"))
+            #expect(text.contains("annals_queue_depth 0\n"))
+            // Every sample line is NAME{LABELS} VALUE with a numeric value.
+            for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+                let parts = line.split(separator: " ")
+                #expect(parts.count == 2 && Double(parts[1]) != nil, "bad sample line: \(line)")
+            }
+        }
+    }
 }
