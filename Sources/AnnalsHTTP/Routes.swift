@@ -135,8 +135,7 @@ struct DataRoutes: Sendable {
         var results: [[String: Any]] = []
         for hit in hits {
             guard let record = try core.log.record(at: hit.position),
-                case .chunkEmbedded(let chunk) = try Event(
-                    type: record.type, schemaVersion: record.schemaVersion, payload: record.payload)
+                case .chunkEmbedded(let chunk) = try record.event()
             else { continue }
             results.append([
                 "documentId": hit.documentId, "chunkIndex": hit.chunkIndex, "score": Double(hit.score),

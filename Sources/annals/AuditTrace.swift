@@ -1,5 +1,6 @@
 import AnnalsEvents
 import AnnalsLog
+import AnnalsProjections
 import ArgumentParser
 import Foundation
 
@@ -31,7 +32,7 @@ struct AuditTrace: AsyncParsableCommand {
             for position in positions {
                 guard let record = try log.record(at: position) else { continue }
                 let time = Timestamps.rfc3339(record.timestamp)
-                let event = try? Event(type: record.type, schemaVersion: record.schemaVersion, payload: record.payload)
+                let event = try? record.event()
                 let name = EventType(rawValue: record.type)?.name ?? "type-\(record.type)"
                 var detail = ""
                 switch event {

@@ -28,14 +28,9 @@ struct Replay: AsyncParsableCommand {
             var target = try log.head()
             var checkpoint: Annals_Events_V1_CheckpointWritten?
             if verify {
-                for position in try log.streamPositions(EventStreamID.checkpoint, fromVersion: 1).reversed() {
-                    guard let record = try log.record(at: position),
-                        case .checkpointWritten(let written) = try? Event(
-                            type: record.type, schemaVersion: record.schemaVersion, payload: record.payload)
-                    else { continue }
-                    checkpoint = written
-                    target = written.position
-                    break
+                if let newest = try Checkpoints.newestFirst(in: log).first {
+                    checkpoint = newest.checkpoint
+                    target = newest.checkpoint.position
                 }
                 if checkpoint == nil {
                     printError("annals: no checkpoint in the log to verify against; replaying to the head")

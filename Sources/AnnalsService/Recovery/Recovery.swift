@@ -30,11 +30,7 @@ extension AnnalsCore {
     public func recover() async throws -> RecoveryReport {
         let start = ContinuousClock.now
         var report = RecoveryReport()
-        for position in try log.streamPositions(EventStreamID.checkpoint, fromVersion: 1).reversed() {
-            guard let record = try log.record(at: position),
-                case .checkpointWritten(let checkpoint) = try? Event(
-                    type: record.type, schemaVersion: record.schemaVersion, payload: record.payload)
-            else { continue }
+        for (_, checkpoint) in try Checkpoints.newestFirst(in: log) {
             do {
                 let set = try snapshots.load(
                     position: checkpoint.position,

@@ -159,8 +159,7 @@ public struct UploadService: Sendable {
             let position = try core.log.earlierAppend(idempotencyKey: Self.logKey(tenant: tenant, key: key))?
                 .firstPosition,
             let record = try core.log.record(at: position),
-            case .uploadReceived(let upload) = try Event(
-                type: record.type, schemaVersion: record.schemaVersion, payload: record.payload)
+            case .uploadReceived(let upload) = try record.event()
         else { return nil }
         let status = core.engine.read { $0.documents.document(id: upload.documentID)?.status.rawValue } ?? "queued"
         return UploadOutcome(
