@@ -193,7 +193,7 @@ let package = Package(
         .testTarget(
             name: "AnnalsHTTPTests",
             dependencies: [
-                "AnnalsHTTP", "AnnalsService", "AnnalsProjections", "AnnalsTesting",
+                "AnnalsHTTP", "AnnalsService", "AnnalsProjections", "AnnalsExtract", "AnnalsTesting",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -1,3 +1,4 @@
+import AnnalsExtract
 import AnnalsHTTP
 import AnnalsProjections
 import AnnalsService
@@ -158,6 +159,33 @@ struct APITests {
                 let parts = line.split(separator: " ")
                 #expect(parts.count == 2 && Double(parts[1]) != nil, "bad sample line: \(line)")
             }
+        }
+    }
+
+    @Test("a document larger than one read is processed in a stream: the same chunks as the one-shot chunker")
+    func streamedProcessing() async throws {
+        try await withTestApp { app in
+            var text = ""
+            var index = 0
+            while text.utf8.count < 3 << 20 {
+                text += "Paragraph \(index) tells how the log keeps every event and how replay rebuilds state. "
+                if index % 7 == 6 { text += "\n\n" }
+                index += 1
+            }
+            let response = try await app.send(.post, "/v1/documents?filename=big.txt", body: text)
+            #expect(response.status == .accepted)
+            let id = try #require(try response.json()["id"] as? String)
+            try await app.eventually("completion") {
+                app.core.engine.read { $0.documents.document(id: id)?.status == .completed }
+            }
+            let expected = try Chunker(
+                configuration: Chunker.Configuration(targetCharacters: 1000, overlapCharacters: 150)
+            )
+            .chunks(of: text)
+            let document = try await app.send(.get, "/v1/documents/\(id)").json()
+            #expect(document["chunks"] as? Int == expected.count)
+            let chunks = app.core.engine.read { $0.vectors.chunks(of: id) }
+            #expect(chunks.map(\.chunkIndex).sorted() == (0..<UInt32(expected.count)).map { $0 })
         }
     }
 }

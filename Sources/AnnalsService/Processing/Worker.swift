@@ -97,20 +97,14 @@ struct Worker: Sendable {
         guard let document = core.engine.read({ $0.documents.document(id: claim.documentId) }) else {
             throw StageFailure(stage: .readBlob, code: "unknown_document", message: "no such document")
         }
-        let bytes: Data
-        do {
-            bytes = try core.blobs.read(document.blobKey)
-        } catch {
-            throw StageFailure(stage: .readBlob, code: "blob_missing", message: "\(error)")
+        // Stream the blob through the extractor and the chunker, embedding and appending a batch of chunks at a
+        // time: memory stays bounded by the read size and the batch, whatever the document's size.
+        guard let handle = FileHandle(forReadingAtPath: core.blobs.path(of: document.blobKey)) else {
+            throw StageFailure(stage: .readBlob, code: "blob_missing", message: "blob \(document.blobKey) is missing")
         }
-        let text: ExtractedText
-        do {
-            text = try TextExtractor.extract(
-                Array(bytes), format: DocumentFormat(rawValue: document.contentType) ?? .plainText)
-        } catch {
-            throw StageFailure(stage: .extract, code: error.code.description, message: error.message)
-        }
-        let chunker: Chunker
+        defer { try? handle.close() }
+        var extractor = TextExtractor(format: DocumentFormat(rawValue: document.contentType) ?? .plainText)
+        var chunker: Chunker
         do {
             chunker = try Chunker(
                 configuration: Chunker.Configuration(
@@ -119,49 +113,80 @@ struct Worker: Sendable {
         } catch {
             throw StageFailure(stage: .chunk, code: "configuration", message: "\(error)")
         }
-        let chunks = chunker.chunks(of: text)
         let batchSize = core.configuration.chunkBatchCountMax
-        var start = 0
-        while start < chunks.count {
+        var pending: [Chunk] = []
+        var chunkCount = 0
+        var characters = 0
+        var finished = false
+        while !finished {
             try Task.checkCancellation()
-            let batch = Array(chunks[start..<min(start + batchSize, chunks.count)])
-            let vectors: [[Float]]
+            let data: Data
             do {
-                vectors = try await core.embedder.embed(batch.map(\.text))
-            } catch let error as EmbeddingError {
-                throw StageFailure(stage: .embed, code: error.code.description, message: error.message)
+                data = try handle.read(upToCount: Self.readBytes) ?? Data()
             } catch {
-                throw StageFailure(stage: .embed, code: "embed_failed", message: "\(error)")
+                throw StageFailure(stage: .readBlob, code: "read_failed", message: "\(error)")
             }
-            guard vectors.count == batch.count else {
-                throw StageFailure(
-                    stage: .embed, code: "bad_response",
-                    message: "the embedder returned \(vectors.count) vectors for \(batch.count) chunks")
+            finished = data.isEmpty
+            let pieces: [TextPiece]
+            do {
+                pieces = finished ? try extractor.finish() : try extractor.feed(data)
+            } catch {
+                throw StageFailure(stage: .extract, code: error.code.description, message: error.message)
             }
-            var events: [(event: Event, attachment: [UInt8])] = []
-            for (chunk, vector) in zip(batch, vectors) {
-                var event = Annals_Events_V1_ChunkEmbedded()
-                event.documentID = claim.documentId
-                event.chunkIndex = UInt32(chunk.index)
-                event.text = chunk.text
-                event.charOffset = UInt64(chunk.characterOffset)
-                event.charLength = UInt32(chunk.characterLength)
-                if let page = chunk.page { event.page = UInt32(page) }
-                event.embedder = core.embedder.identifier
-                event.dimension = UInt32(core.embedder.dimension)
-                event.attempt = UInt32(claim.attempt)
-                events.append((.chunkEmbedded(event), try EmbeddingAttachment.encode(vector)))
+            for piece in pieces {
+                if case .text(let text) = piece { characters += text.unicodeScalars.count }
+                pending += chunker.feed(piece)
             }
-            try await appendStage { try await core.append(events) }
-            start += batch.count
+            if finished { pending += chunker.finish() }
+            while pending.count >= batchSize || (finished && !pending.isEmpty) {
+                let batch = Array(pending.prefix(batchSize))
+                pending.removeFirst(batch.count)
+                try await embedAndAppend(batch, claim)
+                chunkCount += batch.count
+            }
         }
         var completed = Annals_Events_V1_DocumentCompleted()
         completed.documentID = claim.documentId
         completed.attempt = UInt32(claim.attempt)
-        completed.chunkCount = UInt32(chunks.count)
-        completed.extractedChars = UInt64(text.characterCount)
+        completed.chunkCount = UInt32(chunkCount)
+        completed.extractedChars = UInt64(characters)
         completed.durationMicros = Self.micros(ContinuousClock.now - claim.startedAt)
         try await appendStage { try await core.append(.documentCompleted(completed)) }
+    }
+
+    /// Bytes of the blob read at a time.
+    static let readBytes = 1 << 20
+
+    /// Embeds one batch of chunks and appends their events.
+    private func embedAndAppend(_ batch: [Chunk], _ claim: Claim) async throws {
+        let vectors: [[Float]]
+        do {
+            vectors = try await core.embedder.embed(batch.map(\.text))
+        } catch let error as EmbeddingError {
+            throw StageFailure(stage: .embed, code: error.code.description, message: error.message)
+        } catch {
+            throw StageFailure(stage: .embed, code: "embed_failed", message: "\(error)")
+        }
+        guard vectors.count == batch.count else {
+            throw StageFailure(
+                stage: .embed, code: "bad_response",
+                message: "the embedder returned \(vectors.count) vectors for \(batch.count) chunks")
+        }
+        var events: [(event: Event, attachment: [UInt8])] = []
+        for (chunk, vector) in zip(batch, vectors) {
+            var event = Annals_Events_V1_ChunkEmbedded()
+            event.documentID = claim.documentId
+            event.chunkIndex = UInt32(chunk.index)
+            event.text = chunk.text
+            event.charOffset = UInt64(chunk.characterOffset)
+            event.charLength = UInt32(chunk.characterLength)
+            if let page = chunk.page { event.page = UInt32(page) }
+            event.embedder = core.embedder.identifier
+            event.dimension = UInt32(core.embedder.dimension)
+            event.attempt = UInt32(claim.attempt)
+            events.append((.chunkEmbedded(event), try EmbeddingAttachment.encode(vector)))
+        }
+        try await appendStage { try await core.append(events) }
     }
 
     private func appendStage(_ body: () async throws -> Void) async throws {
