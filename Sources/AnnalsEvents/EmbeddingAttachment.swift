@@ -39,6 +39,24 @@ public enum EmbeddingAttachment {
             let expected = byteCount(dimension: dimension)
             throw error("\(bytes.count) attachment bytes, expected \(expected) for dimension \(dimension)")
         }
+        // Contiguous bytes (an array, or a view into an LMDB page) are read four at a time: replaying a log decodes
+        // every vector, and the byte-by-byte path below showed as half of a replay's time.
+        let fast: [Float]? = bytes.withContiguousStorageIfAvailable { buffer in
+            let raw = UnsafeRawBufferPointer(buffer)
+            return [Float](unsafeUninitializedCapacity: dimension) { values, initialized in
+                for index in 0..<dimension {
+                    let bits = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: index * 4, as: UInt32.self))
+                    values[index] = Float(bitPattern: bits)
+                }
+                initialized = dimension
+            }
+        }
+        if let fast {
+            if let index = fast.firstIndex(where: { !$0.isFinite }) {
+                throw nonFinite(index: index, value: fast[index])
+            }
+            return fast
+        }
         var vector: [Float] = []
         vector.reserveCapacity(dimension)
         var iterator = bytes.makeIterator()

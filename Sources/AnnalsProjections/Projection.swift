@@ -12,7 +12,8 @@ public struct ProjectedEvent: Sendable {
     public var timestamp: Int64
     /// The stream the event belongs to (for example `doc-<id>`).
     public var streamId: String
-    /// The decoded event.
+    /// The decoded event. A `chunk.embedded` replayed from the log comes without its `text`: no projection reads it,
+    /// and skipping it is most of a replay's speed (search reads the text from the log by position).
     public var event: Event
     /// The record's attachment: the vector of a `chunk.embedded`, empty for every other type.
     public var attachment: [UInt8]

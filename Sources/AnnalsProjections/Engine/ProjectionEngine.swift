@@ -181,7 +181,17 @@ public final class ProjectionEngine: @unchecked Sendable {
         let inflated = view.isDeflated ? try view.payload() : nil
         let event: Event
         do {
-            if let inflated {
+            var fast: Annals_Events_V1_ChunkEmbedded?
+            if view.type == EventType.chunkEmbedded.rawValue && view.schemaVersion == 1 {
+                if let inflated {
+                    fast = inflated.withUnsafeBytes { ChunkEmbeddedDecoder.decode($0) }
+                } else {
+                    fast = ChunkEmbeddedDecoder.decode(view.storedPayload)
+                }
+            }
+            if let fast {
+                event = .chunkEmbedded(fast)
+            } else if let inflated {
                 event = try Event(type: view.type, schemaVersion: view.schemaVersion, payload: inflated)
             } else {
                 event = try Event(type: view.type, schemaVersion: view.schemaVersion, payload: view.storedPayload)
