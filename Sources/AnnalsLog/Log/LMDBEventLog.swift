@@ -96,6 +96,7 @@ public final class LMDBEventLog: EventLog, @unchecked Sendable {
         if files.fileExists(atPath: dataFile) && !files.isReadableFile(atPath: dataFile) {
             throw LogError(.permissionDenied, "cannot read \(dataFile): permission denied")
         }
+        let creating = !files.fileExists(atPath: dataFile)
         let environment = try LMDBEnvironment(
             path: directory, readOnly: configuration.readOnly,
             mapSize: configuration.mapSizeInitialBytes, maxDatabases: 8)
@@ -103,6 +104,12 @@ public final class LMDBEventLog: EventLog, @unchecked Sendable {
             write: !configuration.readOnly, keepHandles: true
         ) { txn in
             try openDatabases(environment, txn)
+        }
+        if creating {
+            // LMDB syncs its files, not the directories that name them: make the new log's entries durable before
+            // anything is acknowledged from it.
+            try syncDirectory(directory)
+            try syncDirectory((directory as NSString).deletingLastPathComponent)
         }
         let log = LMDBEventLog(
             environment: environment, databases: databases, configuration: configuration,
@@ -502,5 +509,18 @@ public final class LMDBEventLog: EventLog, @unchecked Sendable {
         return bytes.withUnsafeBytes { raw in
             ChainState(head: raw.loadLE(0, as: UInt64.self), hash: ChainHash(raw, at: 8))
         }
+    }
+}
+
+/// fsyncs a directory, so that the entries created in it survive a power loss.
+private func syncDirectory(_ path: String) throws {
+    let descriptor = Glibc.open(path.isEmpty ? "." : path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    guard descriptor >= 0 else {
+        throw LogError(
+            .storage, "cannot open \(path) to sync it: \(String(cString: strerror(errno)))", systemCode: errno)
+    }
+    defer { close(descriptor) }
+    guard fsync(descriptor) == 0 else {
+        throw LogError(.storage, "cannot sync \(path): \(String(cString: strerror(errno)))", systemCode: errno)
     }
 }

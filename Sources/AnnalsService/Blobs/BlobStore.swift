@@ -106,11 +106,15 @@ public final class BlobWriter {
         let key = hasher.finalize().map { String(format: "%02x", $0) }.joined()
         let destination = store.path(of: key)
         let folder = (destination as NSString).deletingLastPathComponent
-        do {
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        } catch {
-            unlink(temporaryPath)
-            throw ServiceError(.internal, "cannot create \(folder): \(error.localizedDescription)")
+        if !FileManager.default.fileExists(atPath: folder) {
+            do {
+                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+                // A new fan-out folder is durable only once the root that names it is synced.
+                try BlobWriter.syncDirectory(store.root)
+            } catch {
+                unlink(temporaryPath)
+                throw ServiceError(.internal, "cannot create \(folder): \(error)")
+            }
         }
         if FileManager.default.fileExists(atPath: destination) {
             unlink(temporaryPath)
