@@ -142,10 +142,9 @@ struct DataRoutes: Sendable {
                 "text": chunk.text,
             ])
         }
-        let tookMs =
-            Double((ContinuousClock.now - start).components.attoseconds) / 1e15
-            + Double((ContinuousClock.now - start).components.seconds) * 1000
-        return try json(status: .ok, ["results": results, "tookMs": (tookMs * 1000).rounded() / 1000])
+        // One reading of the clock: reading it twice mixed the seconds of one instant with the fraction of another.
+        let tookMs = Double((ContinuousClock.now - start).wholeMicroseconds) / 1000
+        return try json(status: .ok, ["results": results, "tookMs": tookMs])
     }
 
     @Sendable func queue(_ request: Request, context: AnnalsRequestContext) async throws -> Response {

@@ -97,8 +97,7 @@ public final class AnnalsCore: @unchecked Sendable {
 
     /// How long this process has run, in microseconds.
     var uptimeMicros: Int64 {
-        let elapsed = ContinuousClock.now - started
-        return elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
+        (ContinuousClock.now - started).wholeMicroseconds
     }
 
     /// Appends events as one batch and waits until the projections have applied them (read your writes).

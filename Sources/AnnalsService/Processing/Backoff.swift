@@ -25,6 +25,6 @@ public struct Backoff: Sendable {
     public func delayMicros(afterAttempt attempt: Int) -> Int64 {
         var generator = SystemRandomNumberGenerator()
         let delay = self.delay(afterAttempt: attempt, unit: Double.random(in: 0...1, using: &generator))
-        return delay.components.seconds * 1_000_000 + delay.components.attoseconds / 1_000_000_000_000
+        return delay.wholeMicroseconds
     }
 }

@@ -68,7 +68,7 @@ struct Worker: Sendable {
             var started = Annals_Events_V1_JobStarted()
             started.documentID = next.documentId
             started.attempt = next.nextAttempt
-            started.leaseExpiresAtMicros = now + Self.micros(core.configuration.leaseDuration)
+            started.leaseExpiresAtMicros = now + core.configuration.leaseDuration.wholeMicroseconds
             started.workerID = workerId
             started.processID = core.processId
             do {
@@ -150,7 +150,7 @@ struct Worker: Sendable {
         completed.attempt = UInt32(claim.attempt)
         completed.chunkCount = UInt32(chunkCount)
         completed.extractedChars = UInt64(characters)
-        completed.durationMicros = Self.micros(ContinuousClock.now - claim.startedAt)
+        completed.durationMicros = (ContinuousClock.now - claim.startedAt).wholeMicroseconds
         try await appendStage { try await core.append(.documentCompleted(completed)) }
     }
 
@@ -237,9 +237,5 @@ struct Worker: Sendable {
             core.logger.error(
                 "could not record a failure", metadata: ["document.id": "\(claim.documentId)", "error": "\(error)"])
         }
-    }
-
-    static func micros(_ duration: Duration) -> Int64 {
-        duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000
     }
 }

@@ -30,7 +30,7 @@ extension AnnalsCore {
             snapshot.stateDigest = file.stateDigest
             return snapshot
         }
-        event.durationMicros = Worker.micros(ContinuousClock.now - start)
+        event.durationMicros = (ContinuousClock.now - start).wholeMicroseconds
         try await append(.checkpointWritten(event))
         do {
             _ = try snapshots.prune(keep: configuration.checkpointsKept)

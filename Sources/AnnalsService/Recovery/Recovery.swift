@@ -83,7 +83,7 @@ extension AnnalsCore {
         started.recoveredFromPosition = report.restoredFrom
         started.replayedEvents = report.replayedEvents
         started.abandonedJobs = UInt32(report.abandonedJobs)
-        started.recoveryDurationMicros = Worker.micros(report.duration)
+        started.recoveryDurationMicros = report.duration.wholeMicroseconds
         started.rejectedSnapshots = report.rejectedSnapshots.map { rejected in
             var snapshot = Annals_Events_V1_ServiceStarted.RejectedSnapshot()
             snapshot.file = rejected.file
