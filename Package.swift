@@ -161,7 +161,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AnnalsExtractTests",
-            dependencies: ["AnnalsExtract"],
+            dependencies: ["AnnalsExtract", "AnnalsTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -171,7 +171,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AnnalsVectorTests",
-            dependencies: ["AnnalsVector"],
+            dependencies: ["AnnalsVector", "AnnalsTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

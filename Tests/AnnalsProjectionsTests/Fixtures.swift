@@ -1,6 +1,7 @@
 import AnnalsEvents
 import AnnalsLog
 import AnnalsProjections
+import AnnalsTesting
 import SwiftProtobuf
 
 /// The start of every script's clock: 2023-11-14, in microseconds.
@@ -221,25 +222,6 @@ func projected<P: Projection>(_ type: P.Type = P.self, _ events: [ProjectedEvent
     return projection
 }
 
-/// A deterministic generator (SplitMix64), so that random scenarios reproduce.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
-func unitVector(_ dimension: Int, _ rng: inout SeededGenerator) -> [Float] {
-    let raw = (0..<dimension).map { _ in Float.random(in: -1...1, using: &rng) }
-    let norm = raw.reduce(0) { $0 + $1 * $1 }.squareRoot()
-    return raw.map { $0 / norm }
-}
-
 /// A random but reproducible workload over many documents that exercises every event type and the odd sequences
 /// projections must tolerate: retries, dead letters, requeues, abandons, deletions, duplicates, stale attempts,
 /// events for unknown documents, keys and checkpoints.
@@ -271,7 +253,7 @@ func randomWorkload(seed: UInt64, documents: Int, dimension: Int = 8) -> EventSc
                 attempts[document] = attempt
                 let chunks = UInt32.random(in: 0...3, using: &rng)
                 for chunk in 0..<chunks {
-                    script.chunk(document, attempt: attempt, index: chunk, vector: unitVector(dimension, &rng))
+                    script.chunk(document, attempt: attempt, index: chunk, vector: randomUnitVector(dimension, &rng))
                 }
                 if Bool.random(using: &rng) {
                     script.complete(document, attempt: attempt, chunks: chunks)
@@ -291,7 +273,8 @@ func randomWorkload(seed: UInt64, documents: Int, dimension: Int = 8) -> EventSc
                 script.requeue(document, reset: Bool.random(using: &rng))
             case 8:
                 // A stale chunk and completion of an older attempt, and a duplicate start.
-                script.chunk(document, attempt: max(attempt, 2) - 1, index: 9, vector: unitVector(dimension, &rng))
+                script.chunk(
+                    document, attempt: max(attempt, 2) - 1, index: 9, vector: randomUnitVector(dimension, &rng))
                 script.complete(document, attempt: max(attempt, 2) - 1, chunks: 10)
                 script.start(document, attempt: attempt)
                 script.start(document, attempt: attempt)

@@ -1,5 +1,6 @@
 import AnnalsEvents
 import AnnalsProjections
+import AnnalsTesting
 import AnnalsVector
 import Testing
 
@@ -143,7 +144,7 @@ struct VectorsProjectionTests {
         #expect(full.chunkCount > 0)
         var rng = SeededGenerator(seed: 5)
         for tenant in ["tenant-a", "tenant-b", "tenant-c"] {
-            let query = unitVector(16, &rng)
+            let query = randomUnitVector(16, &rng)
             #expect(
                 restored.search(query: query, k: 7, tenant: tenant) == full.search(query: query, k: 7, tenant: tenant))
         }

@@ -1,24 +1,8 @@
+import AnnalsTesting
 import AnnalsVector
 import Testing
 
 /// A small deterministic generator (SplitMix64), so failures reproduce.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
-func randomUnitVector(_ dimension: Int, _ rng: inout SeededGenerator) -> [Float] {
-    let raw = (0..<dimension).map { _ in Float.random(in: -1...1, using: &rng) }
-    let norm = raw.reduce(0) { $0 + $1 * $1 }.squareRoot()
-    return raw.map { $0 / norm }
-}
 
 /// The reference: scores every vector the plain way (same kernel through the index with k = count, then re-sorted
 /// here), to check top-k selection; and a scalar dot product to check the kernel.
