@@ -43,6 +43,7 @@ let package = Package(
 
         .target(
             name: "AnnalsExtract",
+            dependencies: ["CZlib"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -161,7 +162,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AnnalsExtractTests",
-            dependencies: ["AnnalsExtract", "AnnalsTesting"],
+            dependencies: ["AnnalsExtract", "AnnalsTesting", "CZlib"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

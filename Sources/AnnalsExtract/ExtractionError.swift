@@ -15,6 +15,16 @@ public struct ExtractionError: Error, Sendable, Equatable, CustomStringConvertib
             case typeMismatch = "type_mismatch"
             case unsupportedType = "unsupported_type"
             case invalidConfiguration = "invalid_configuration"
+            case malformed = "malformed"
+            case tooDeep = "too_deep"
+            case tooManyColumns = "too_many_columns"
+            case tooManyEntries = "too_many_entries"
+            case tooManyObjects = "too_many_objects"
+            case decompressedTooLarge = "decompressed_too_large"
+            case compressionRatio = "compression_ratio"
+            case encrypted = "encrypted"
+            case unsafePath = "unsafe_path"
+            case timeLimit = "time_limit"
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -41,6 +51,33 @@ public struct ExtractionError: Error, Sendable, Equatable, CustomStringConvertib
         /// A chunker or extractor configuration is out of range (an overlap not below the target, say). Fix the
         /// configuration.
         public static let invalidConfiguration = Code(.invalidConfiguration)
+        /// The bytes do not follow the format they were detected as (a truncated PDF, JSON with a syntax error, a
+        /// DOCX without `word/document.xml`); the message says where. Not retryable: the file is damaged.
+        public static let malformed = Code(.malformed)
+        /// The document nests deeper than `Configuration.nestingDepthMax` (JSON arrays and objects, HTML
+        /// elements, PDF object references). Not retryable.
+        public static let tooDeep = Code(.tooDeep)
+        /// A CSV row has more fields than `Configuration.csvColumnsMax`. Not retryable.
+        public static let tooManyColumns = Code(.tooManyColumns)
+        /// An archive (DOCX) has more entries than `Configuration.archiveEntriesMax`. Not retryable.
+        public static let tooManyEntries = Code(.tooManyEntries)
+        /// A PDF has more objects (or pages, or content operators) than `Configuration.pdfObjectsMax`.
+        /// Not retryable.
+        public static let tooManyObjects = Code(.tooManyObjects)
+        /// Decompression (gzip, a DOCX entry, a PDF stream) yields more than `Configuration.decompressedBytesMax`
+        /// bytes. Not retryable: a decompression bomb, or a document beyond the limit.
+        public static let decompressedTooLarge = Code(.decompressedTooLarge)
+        /// Decompressed bytes exceed `Configuration.compressionRatioMax` times the compressed bytes read so far
+        /// (checked once past `Configuration.compressionRatioFloorBytes`). Not retryable: a decompression bomb.
+        public static let compressionRatio = Code(.compressionRatio)
+        /// The document is encrypted or password-protected, so its text cannot be read. Not retryable.
+        public static let encrypted = Code(.encrypted)
+        /// An archive entry has an absolute path or a `..` component (zip slip). Not retryable; nothing is ever
+        /// written to disk from an archive, but such a file is refused as hostile.
+        public static let unsafePath = Code(.unsafePath)
+        /// Processing one document took longer than its time limit. Retryable once the service is less loaded,
+        /// but a document that always hits it needs a higher limit.
+        public static let timeLimit = Code(.timeLimit)
 
         /// The code as recorded in events and problem documents, in snake case.
         public var description: String { base.rawValue }

@@ -7,13 +7,58 @@ public struct TextExtractor: Sendable {
     public struct Configuration: Sendable, Equatable {
         /// The default limit of extracted text: 256 MiB.
         public static let textBytesMaxDefault = 256 * 1024 * 1024
+        /// The default limit of decompressed bytes per document (all gzip, zip and PDF streams together): 1 GiB.
+        public static let decompressedBytesMaxDefault = 1024 * 1024 * 1024
+        /// The default limit of the ratio of decompressed to compressed bytes: 200.
+        public static let compressionRatioMaxDefault = 200
+        /// The default number of decompressed bytes below which the ratio is not checked: 1 MiB (a small file of
+        /// repeated text compresses very well and is not a bomb).
+        public static let compressionRatioFloorBytesDefault = 1024 * 1024
+        /// The default nesting depth limit: 256.
+        public static let nestingDepthMaxDefault = 256
+        /// The default limit of fields in one CSV row: 10,000.
+        public static let csvColumnsMaxDefault = 10_000
+        /// The default limit of entries in an archive: 10,000.
+        public static let archiveEntriesMaxDefault = 10_000
+        /// The default limit of objects in a PDF: 1,000,000.
+        public static let pdfObjectsMaxDefault = 1_000_000
 
         /// The most bytes of UTF-8 text one document may yield; beyond it extraction fails with `too_large`.
         public var textBytesMax: Int
+        /// The most bytes decompression may yield for one document; beyond it, `decompressed_too_large`.
+        public var decompressedBytesMax: Int
+        /// The most decompressed bytes per compressed byte; beyond it, `compression_ratio`.
+        public var compressionRatioMax: Int
+        /// Decompressed bytes below which the ratio is not checked.
+        public var compressionRatioFloorBytes: Int
+        /// The deepest nesting of JSON containers, HTML elements or PDF references; beyond it, `too_deep`.
+        public var nestingDepthMax: Int
+        /// The most fields in one CSV row; beyond it, `too_many_columns`.
+        public var csvColumnsMax: Int
+        /// The most entries in an archive; beyond it, `too_many_entries`.
+        public var archiveEntriesMax: Int
+        /// The most objects in a PDF; beyond it, `too_many_objects`.
+        public var pdfObjectsMax: Int
 
         /// Creates a configuration.
-        public init(textBytesMax: Int = Self.textBytesMaxDefault) {
+        public init(
+            textBytesMax: Int = Self.textBytesMaxDefault,
+            decompressedBytesMax: Int = Self.decompressedBytesMaxDefault,
+            compressionRatioMax: Int = Self.compressionRatioMaxDefault,
+            compressionRatioFloorBytes: Int = Self.compressionRatioFloorBytesDefault,
+            nestingDepthMax: Int = Self.nestingDepthMaxDefault,
+            csvColumnsMax: Int = Self.csvColumnsMaxDefault,
+            archiveEntriesMax: Int = Self.archiveEntriesMaxDefault,
+            pdfObjectsMax: Int = Self.pdfObjectsMaxDefault
+        ) {
             self.textBytesMax = textBytesMax
+            self.decompressedBytesMax = decompressedBytesMax
+            self.compressionRatioMax = compressionRatioMax
+            self.compressionRatioFloorBytes = compressionRatioFloorBytes
+            self.nestingDepthMax = nestingDepthMax
+            self.csvColumnsMax = csvColumnsMax
+            self.archiveEntriesMax = archiveEntriesMax
+            self.pdfObjectsMax = pdfObjectsMax
         }
     }
 
