@@ -99,3 +99,27 @@ struct BlobStoreTests {
         #expect(UploadService.sanitise(filename: nil) == "")
     }
 }
+
+@Suite("Embedder settings")
+struct EmbedderSettingsTests {
+    @Test("the http embedder needs a URL and a model")
+    func httpEmbedderSettings() throws {
+        #expect(throws: ConfigurationError.self) {
+            try ServiceConfiguration.load(file: nil, environment: ["ANNALS_EMBEDDER": "http"], flags: [:])
+        }
+        #expect(throws: ConfigurationError.self) {
+            try ServiceConfiguration.load(
+                file: nil, environment: ["ANNALS_EMBEDDER": "http", "ANNALS_EMBEDDER_URL": "http://127.0.0.1:9"],
+                flags: [:])
+        }
+        let configuration = try ServiceConfiguration.load(
+            file: nil,
+            environment: ["ANNALS_EMBEDDER": "http", "ANNALS_EMBEDDER_URL": "http://127.0.0.1:9"],
+            flags: ["embedder-model": "m", "embedder-timeout-seconds": "0.5"])
+        #expect(configuration.embedder == .http)
+        #expect(configuration.embedderTimeout == .milliseconds(500))
+        #expect(throws: ConfigurationError.self) {
+            try ServiceConfiguration.load(file: nil, environment: ["ANNALS_EMBEDDER": "openai"], flags: [:])
+        }
+    }
+}

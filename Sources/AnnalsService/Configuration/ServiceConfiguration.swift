@@ -39,6 +39,31 @@ public struct ServiceConfiguration: Sendable, Equatable {
     public var queueDepthMax: Int = 100_000
     /// Results a search may ask for.
     public var searchResultsMax: Int = 100
+    /// The embedder: `hashing` (built in, the default) or `http` (an OpenAI-compatible server).
+    public var embedder: EmbedderKind = .hashing
+    /// The HTTP embedder's base URL (without `/v1/embeddings`).
+    public var embedderURL: String = ""
+    /// The HTTP embedder's model name.
+    public var embedderModel: String = ""
+    /// The environment variable holding the HTTP embedder's API key (never the key itself, so that it does not
+    /// land in config files or process listings).
+    public var embedderAPIKeyVariable: String = "ANNALS_EMBEDDER_API_KEY"
+    /// Texts per request to the HTTP embedder.
+    public var embedderBatchSize: Int = 64
+    /// The time limit of one request to the HTTP embedder.
+    public var embedderTimeout: Duration = .seconds(30)
+    /// Retries of one HTTP embedder request before the job attempt fails (the queue then retries the job).
+    public var embedderRetries: Int = 2
+    /// The time limit of processing one document (one attempt); past it the attempt fails with `time_limit`.
+    public var processingTimeMax: Duration = .seconds(1800)
+
+    /// Which embedder makes the vectors.
+    public enum EmbedderKind: String, Sendable, Equatable {
+        /// The built-in hashing embedder.
+        case hashing
+        /// An OpenAI-compatible HTTP embedder.
+        case http
+    }
 
     public init() {}
 
@@ -48,7 +73,9 @@ public struct ServiceConfiguration: Sendable, Equatable {
         "data", "host", "port", "upload-bytes-max", "workers", "attempts-max", "retry-delay-base-seconds",
         "retry-delay-max-seconds", "lease-seconds", "chunk-characters", "chunk-overlap-characters",
         "embedding-dimension", "chunk-batch-count-max", "checkpoint-events", "checkpoint-interval-seconds",
-        "checkpoints-kept", "queue-depth-max", "search-results-max",
+        "checkpoints-kept", "queue-depth-max", "search-results-max", "embedder", "embedder-url", "embedder-model",
+        "embedder-api-key-variable", "embedder-batch-size", "embedder-timeout-seconds", "embedder-retries",
+        "processing-time-max-seconds",
     ]
 
     /// Sets the setting `name` from its text form.
@@ -94,6 +121,18 @@ public struct ServiceConfiguration: Sendable, Equatable {
         case "checkpoints-kept": checkpointsKept = try integer(1...100)
         case "queue-depth-max": queueDepthMax = try integer(1...100_000_000)
         case "search-results-max": searchResultsMax = try integer(1...10_000)
+        case "embedder":
+            guard let kind = EmbedderKind(rawValue: text) else {
+                throw ConfigurationError("\(source): embedder must be 'hashing' or 'http', got '\(text)'")
+            }
+            embedder = kind
+        case "embedder-url": embedderURL = text
+        case "embedder-model": embedderModel = text
+        case "embedder-api-key-variable": embedderAPIKeyVariable = text
+        case "embedder-batch-size": embedderBatchSize = try integer(1...HTTPEmbedder.batchSizeMax)
+        case "embedder-timeout-seconds": embedderTimeout = try seconds(0.001...3600)
+        case "embedder-retries": embedderRetries = try integer(0...10)
+        case "processing-time-max-seconds": processingTimeMax = try seconds(1...86400)
         default:
             throw ConfigurationError(
                 "\(source): unknown setting '\(name)'; known settings: \(Self.settingNames.joined(separator: ", "))")
@@ -111,6 +150,17 @@ public struct ServiceConfiguration: Sendable, Equatable {
         }
         if retryDelayBase > retryDelayMax {
             throw ConfigurationError("retry-delay-base-seconds must not exceed retry-delay-max-seconds")
+        }
+        if embedder == .http {
+            guard let url = URL(string: embedderURL), let scheme = url.scheme, ["http", "https"].contains(scheme),
+                url.host != nil
+            else {
+                throw ConfigurationError(
+                    "embedder-url must be an http(s) URL when embedder is http, got '\(embedderURL)'")
+            }
+            if embedderModel.isEmpty {
+                throw ConfigurationError("embedder-model must be set when embedder is http")
+            }
         }
     }
 

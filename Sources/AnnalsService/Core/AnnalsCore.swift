@@ -39,6 +39,29 @@ public final class AnnalsCore: @unchecked Sendable {
         case draining
     }
 
+    /// The embedder the configuration names. The HTTP embedder's key is read from the environment variable the
+    /// configuration names, so that it never sits in a config file.
+    ///
+    /// - Throws: `EmbeddingError` with code `.invalidConfiguration` for unusable settings.
+    static func makeEmbedder(
+        _ configuration: ServiceConfiguration, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> any Embedder {
+        switch configuration.embedder {
+        case .hashing:
+            return try HashingEmbedder(dimension: configuration.embeddingDimension)
+        case .http:
+            guard let url = URL(string: configuration.embedderURL) else {
+                throw EmbeddingError(.invalidConfiguration, "embedder-url '\(configuration.embedderURL)' is not a URL")
+            }
+            let key = environment[configuration.embedderAPIKeyVariable].flatMap { $0.isEmpty ? nil : $0 }
+            return try HTTPEmbedder(
+                configuration: HTTPEmbedder.Configuration(
+                    baseURL: url, model: configuration.embedderModel, apiKey: key,
+                    dimension: configuration.embeddingDimension, batchSize: configuration.embedderBatchSize,
+                    timeout: configuration.embedderTimeout, retries: configuration.embedderRetries))
+        }
+    }
+
     /// Opens the data directory: takes its lock (one process per data directory), opens the log and the stores.
     ///
     /// - Throws: `ServiceError` when another process holds the directory; `LogError` when the log cannot be opened.
@@ -63,7 +86,7 @@ public final class AnnalsCore: @unchecked Sendable {
             let blobs = try BlobStore(root: data + "/blobs")
             blobs.removeTemporaryFiles()
             let snapshots = try SnapshotStore(directory: data + "/snapshots")
-            let chosen = try embedder ?? HashingEmbedder(dimension: configuration.embeddingDimension)
+            let chosen = try embedder ?? makeEmbedder(configuration)
             return AnnalsCore(
                 configuration: configuration, log: log, blobs: blobs, snapshots: snapshots, embedder: chosen,
                 logger: logger, lockDescriptor: descriptor)

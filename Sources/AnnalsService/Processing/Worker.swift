@@ -118,8 +118,14 @@ struct Worker: Sendable {
         var chunkCount = 0
         var characters = 0
         var finished = false
+        let deadline = claim.startedAt + core.configuration.processingTimeMax
         while !finished {
             try Task.checkCancellation()
+            if ContinuousClock.now > deadline {
+                throw StageFailure(
+                    stage: .extract, code: ExtractionError.Code.timeLimit.description,
+                    message: "processing took longer than \(core.configuration.processingTimeMax)")
+            }
             let data: Data
             do {
                 data = try handle.read(upToCount: Self.readBytes) ?? Data()
