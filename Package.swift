@@ -114,6 +114,7 @@ let package = Package(
                 "AnnalsProjections",
                 "AnnalsEvents",
                 "AnnalsLog",
+                "AnnalsEmbedding",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -194,7 +195,7 @@ let package = Package(
         .testTarget(
             name: "AnnalsHTTPTests",
             dependencies: [
-                "AnnalsHTTP", "AnnalsService", "AnnalsProjections", "AnnalsExtract", "AnnalsTesting",
+                "AnnalsHTTP", "AnnalsService", "AnnalsProjections", "AnnalsExtract", "AnnalsEmbedding", "AnnalsTesting",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

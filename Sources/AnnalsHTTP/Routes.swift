@@ -1,3 +1,4 @@
+import AnnalsEmbedding
 import AnnalsEvents
 import AnnalsLog
 import AnnalsProjections
@@ -109,14 +110,15 @@ struct DataRoutes: Sendable {
         else {
             throw Problem(.badRequest, kind: "bad-request", detail: "the body must be a JSON object")
         }
-        guard let query = object["query"] as? String, !query.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
-        else {
-            throw Problem(.badRequest, kind: "bad-request", detail: "'query' must be a non-empty string")
+        let query = object["query"]
+        let given = object["vector"]
+        guard (query == nil) != (given == nil) else {
+            throw Problem(.badRequest, kind: "bad-request", detail: "give exactly one of 'query' (text) and 'vector'")
         }
         let limit = core.configuration.searchResultsMax
         var k = 10
         if let value = object["k"] {
-            guard let number = value as? Int, (1...limit).contains(number), !(value is Bool) else {
+            guard !Self.isBoolean(value), let number = value as? Int, (1...limit).contains(number) else {
                 throw Problem(.badRequest, kind: "bad-request", detail: "'k' must be a whole number in 1...\(limit)")
             }
             k = number
@@ -128,9 +130,27 @@ struct DataRoutes: Sendable {
             }
             documentIds = Set(list)
         }
-        let vector = try await core.embedQuery(query)
+        let vector: [Float]
+        var embedder: String?
+        if let query {
+            guard let text = query as? String, !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+                throw Problem(.badRequest, kind: "bad-request", detail: "'query' must be a non-empty string")
+            }
+            vector = try await core.embedQuery(text)
+            // Only chunks of the embedder that embedded the query are comparable with it.
+            embedder = core.embedder.identifier
+        } else {
+            vector = try Self.queryVector(given)
+            guard vector.count == core.embedder.dimension else {
+                throw Problem(
+                    .badRequest, kind: "bad-request",
+                    detail: "'vector' has \(vector.count) values; the index holds vectors of \(core.embedder.dimension)"
+                )
+            }
+        }
         let hits = core.engine.read {
-            $0.vectors.search(query: vector, k: k, tenant: key.tenantId, documentIds: documentIds)
+            $0.vectors.search(
+                query: vector, k: k, tenant: key.tenantId, documentIds: documentIds, embedder: embedder)
         }
         var results: [[String: Any]] = []
         for hit in hits {
@@ -145,6 +165,41 @@ struct DataRoutes: Sendable {
         // One reading of the clock: reading it twice mixed the seconds of one instant with the fraction of another.
         let tookMs = Double((ContinuousClock.now - start).wholeMicroseconds) / 1000
         return try json(status: .ok, ["results": results, "tookMs": tookMs])
+    }
+
+    /// Whether a value from `JSONSerialization` is a JSON boolean. `value is Bool` cannot tell: on Linux it is also
+    /// true for the numbers 0 and 1, so `"k": 1` would be refused. Booleans are the NSNumbers of type `c` (char).
+    static func isBoolean(_ value: Any) -> Bool {
+        guard let number = value as? NSNumber else { return value is Bool }
+        return String(cString: number.objCType) == "c"
+    }
+
+    /// The largest query vector accepted.
+    static let queryDimensionMax = 16_384
+
+    /// A client's query vector: numbers, finite, not all zero; L2-normalised so that scores are cosines like those
+    /// of text queries.
+    static func queryVector(_ value: Any?) throws -> [Float] {
+        guard let numbers = value as? [Any], (1...queryDimensionMax).contains(numbers.count) else {
+            throw Problem(
+                .badRequest, kind: "bad-request",
+                detail: "'vector' must be an array of 1 to \(queryDimensionMax) numbers")
+        }
+        var vector: [Float] = []
+        vector.reserveCapacity(numbers.count)
+        for number in numbers {
+            guard !Self.isBoolean(number), let value = number as? NSNumber, value.doubleValue.isFinite,
+                abs(value.doubleValue) <= Double(Float.greatestFiniteMagnitude)
+            else {
+                throw Problem(.badRequest, kind: "bad-request", detail: "'vector' must hold finite numbers only")
+            }
+            vector.append(value.floatValue)
+        }
+        let norm = vector.reduce(Float(0)) { $0 + $1 * $1 }.squareRoot()
+        guard norm > 0, norm.isFinite else {
+            throw Problem(.badRequest, kind: "bad-request", detail: "'vector' must not be all zeros")
+        }
+        return vector.map { $0 / norm }
     }
 
     @Sendable func queue(_ request: Request, context: AnnalsRequestContext) async throws -> Response {

@@ -1,7 +1,9 @@
+import AnnalsEmbedding
 import AnnalsExtract
 import AnnalsHTTP
 import AnnalsProjections
 import AnnalsService
+import AnnalsTesting
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -159,6 +161,11 @@ struct APITests {
                 let parts = line.split(separator: " ")
                 #expect(parts.count == 2 && Double(parts[1]) != nil, "bad sample line: \(line)")
             }
+            // Prometheus' own linter: names, units, help texts, histogram layout. `tools/setup` installs it.
+            let directory = TemporaryDirectory()
+            try Data(text.utf8).write(to: URL(fileURLWithPath: directory.child("metrics.txt")))
+            let lint = try run("/bin/sh", ["-c", "promtool check metrics < '\(directory.child("metrics.txt"))'"])
+            #expect(lint.status == 0, "promtool (installed by tools/setup): \(lint.stdout)\(lint.stderr)")
         }
     }
 
@@ -186,6 +193,52 @@ struct APITests {
             #expect(document["chunks"] as? Int == expected.count)
             let chunks = app.core.engine.read { $0.vectors.chunks(of: id) }
             #expect(chunks.map(\.chunkIndex).sorted() == (0..<UInt32(expected.count)).map { $0 })
+        }
+    }
+}
+
+@Suite("Search by vector")
+struct VectorSearchTests {
+    @Test("a vector query finds what the same text finds; bad vectors get 400")
+    func vectorQueries() async throws {
+        try await withTestApp { app in
+            let response = try await app.send(
+                .post, "/v1/documents?filename=notes.txt", body: APITests.text, headers: [.contentType: "text/plain"])
+            let id = try #require(try response.json()["id"] as? String)
+            try await app.eventually("completion") {
+                app.core.engine.read { $0.documents.document(id: id)?.status == .completed }
+            }
+            let vector = try #require(try await app.core.embedder.embed(["recovery replay of the log"]).first)
+            // Scaled: the service normalises a client's vector, so the scores are the same cosines.
+            let scaled = vector.map { Double($0) * 3 }
+            let body = try JSONSerialization.data(withJSONObject: ["vector": scaled, "k": 3])
+            // k = 1 is a number, not a boolean (JSON numbers 0 and 1 look like booleans to `is Bool` on Linux).
+            let one = try await app.send(.post, "/v1/search", body: #"{"query": "log", "k": 1}"#)
+            #expect(one.status == .ok)
+            #expect((try one.json()["results"] as? [Any])?.count == 1)
+            #expect(
+                try await app.send(.post, "/v1/search", body: #"{"query": "log", "k": true}"#).status == .badRequest)
+            let byVector = try await app.send(.post, "/v1/search", bytes: Array(body))
+            #expect(byVector.status == .ok)
+            let byText = try await app.send(
+                .post, "/v1/search", body: #"{"query": "recovery replay of the log", "k": 3}"#)
+            let vectorResults = try #require(try byVector.json()["results"] as? [[String: Any]])
+            let textResults = try #require(try byText.json()["results"] as? [[String: Any]])
+            #expect(vectorResults.count == textResults.count)
+            #expect(vectorResults.first?["documentId"] as? String == id)
+            for (a, b) in zip(vectorResults, textResults) {
+                #expect(a["chunkIndex"] as? Int == b["chunkIndex"] as? Int)
+                #expect(abs((a["score"] as? Double ?? 0) - (b["score"] as? Double ?? 1)) < 1e-4)
+            }
+            let zeros = "[" + Array(repeating: "0", count: vector.count).joined(separator: ",") + "]"
+            for bad in [
+                #"{"query": "x", "vector": [1, 2]}"#, #"{}"#, #"{"vector": "x"}"#, #"{"vector": [1, 2, 3]}"#,
+                #"{"vector": ["a"]}"#, #"{"vector": \#(zeros)}"#, #"{"vector": [true]}"#,
+            ] {
+                let answer = try await app.send(.post, "/v1/search", body: bad)
+                #expect(answer.status == .badRequest, "\(bad)")
+                #expect(answer.headers[.contentType] == "application/problem+json")
+            }
         }
     }
 }

@@ -20,7 +20,7 @@ public struct ServiceConfiguration: Sendable, Equatable {
     /// The longest wait between retries.
     public var retryDelayMax: Duration = .seconds(300)
     /// How long a worker's claim on a job lasts before another process may take it over.
-    public var leaseDuration: Duration = .seconds(300)
+    public var leaseDuration: Duration = .seconds(3600)
     /// Target characters per chunk.
     public var chunkCharacters: Int = 1000
     /// Characters of overlap between consecutive chunks.
@@ -150,6 +150,13 @@ public struct ServiceConfiguration: Sendable, Equatable {
         }
         if retryDelayBase > retryDelayMax {
             throw ConfigurationError("retry-delay-base-seconds must not exceed retry-delay-max-seconds")
+        }
+        // An attempt must hit its own time limit before its lease runs out; otherwise a long document's every
+        // attempt would be taken over by the lease janitor while it still runs, and never finish.
+        if processingTimeMax >= leaseDuration {
+            throw ConfigurationError(
+                "processing-time-max-seconds (\(processingTimeMax)) must be shorter than lease-seconds "
+                    + "(\(leaseDuration))")
         }
         if embedder == .http {
             guard let url = URL(string: embedderURL), let scheme = url.scheme, ["http", "https"].contains(scheme),
