@@ -163,6 +163,7 @@ let package = Package(
         .testTarget(
             name: "AnnalsExtractTests",
             dependencies: ["AnnalsExtract", "AnnalsTesting", "CZlib"],
+            resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
