@@ -164,6 +164,7 @@ let package = Package(
         .testTarget(
             name: "AnnalsExtractTests",
             dependencies: ["AnnalsExtract", "AnnalsTesting", "CZlib"],
+            resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

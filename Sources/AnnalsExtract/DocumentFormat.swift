@@ -8,6 +8,14 @@ public enum DocumentFormat: String, Sendable, CaseIterable {
     case plainText = "text/plain"
     /// CommonMark-style Markdown in UTF-8; kept as text, with its headings starting new sections.
     case markdown = "text/markdown"
+    /// HTML or XHTML in UTF-8: the text a reader sees, in paragraphs, with headings starting new sections.
+    case html = "text/html"
+    /// One JSON value: its strings, numbers and booleans, one per line with their key paths.
+    case json = "application/json"
+    /// JSON Lines (newline-delimited JSON): each record as a paragraph, laid out as JSON.
+    case jsonLines = "application/x-ndjson"
+    /// CSV with a header record: each record as a paragraph of `column: value` lines.
+    case csv = "text/csv"
 
     /// The media type, as recorded in `upload.received` and answered to clients.
     public var mediaType: String { rawValue }

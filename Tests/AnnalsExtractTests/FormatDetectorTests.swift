@@ -93,11 +93,72 @@ struct FormatDetectorTests {
         let png = detect([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A], declared: "image/png")
         #expect(png.refusal?.code == .unsupportedType)
         #expect(!png.isMismatch)
-        let html = detect(Array("<html><body>hi</body></html>".utf8), declared: "text/html")
-        #expect(html.refusal?.code == .unsupportedType)
-        #expect(html.refusal?.message.contains("text/html") == true)
-        let error = #expect(throws: ExtractionError.self) { try html.check() }
+        // HTML, JSON and CSV are extracted now; XML, RTF and SVG are still refused.
+        let xml = detect(Array("<note><to>you</to></note>".utf8), declared: "text/xml")
+        #expect(xml.refusal?.code == .unsupportedType)
+        #expect(xml.refusal?.message.contains("text/xml") == true)
+        #expect(xml.refusal?.message.contains("text/html") == true)
+        let error = #expect(throws: ExtractionError.self) { try xml.check() }
         #expect(error?.code == .unsupportedType)
+        #expect(detect(Array("{\\rtf1 x}".utf8), declared: "application/rtf").refusal?.code == .unsupportedType)
+    }
+
+    @Test("HTML, JSON and JSON Lines are recognised by their bytes; CSV and the others by file name")
+    func sniffedTextFormats() {
+        #expect(detect(Array("<!DOCTYPE html><html><body>x</body></html>".utf8)).format == .html)
+        #expect(detect(Array("<!DOCTYPE html><html><body>x</body></html>".utf8)).contentType == "text/html")
+        #expect(detect(Array("  \n<html lang=en>".utf8)).format == .html)
+        #expect(detect(Array("<!-- saved page -->\n<HEAD><title>x</title>".utf8)).format == .html)
+        #expect(
+            detect(Array("<?xml version=\"1.0\"?>\n<html xmlns=\"http://www.w3.org/1999/xhtml\">".utf8)).format == .html
+        )
+        #expect(detect(Array("<p>just a fragment</p>".utf8)).format == .plainText)
+        #expect(detect(Array("<p>a fragment</p>".utf8), filename: "frag.html").format == .html)
+        #expect(detect(Array(#"{"a": [1, 2, {"b": null}]}"#.utf8), complete: true).format == .json)
+        #expect(detect(Array("[1, 2]".utf8), complete: true).format == .json)
+        #expect(detect(Array("{\"a\": 1}\n{\"a\": 2}\n".utf8), complete: true).format == .jsonLines)
+        #expect(detect(Array("{\"a\": 1}\n".utf8), filename: "x.jsonl", complete: true).format == .jsonLines)
+        #expect(detect(Array("{\"a\": 1}\n".utf8), filename: "x.ndjson").format == .jsonLines)
+        // A prefix that ends inside JSON is JSON; a whole upload must be complete JSON.
+        #expect(detect(Array(#"{"a": "unfinished str"#.utf8)).format == .json)
+        #expect(detect(Array("[1, 2".utf8), complete: true).format == .plainText)
+        // Text that merely starts with a bracket or a brace is not JSON.
+        #expect(detect(Array("[INFO] server started\n[WARN] disk almost full\n".utf8)).format == .plainText)
+        #expect(detect(Array("[link]: http://example.com\n".utf8), filename: "README.md").format == .markdown)
+        #expect(detect(Array("{not json}".utf8)).format == .plainText)
+        // Deep JSON is still JSON: extraction says it is too deep.
+        #expect(detect(Array(String(repeating: "[", count: 1000).utf8)).format == .json)
+        #expect(detect(Array("a,b\n1,2\n".utf8), filename: "data.csv").format == .csv)
+        #expect(detect(Array("a,b\n1,2\n".utf8)).format == .plainText)
+        #expect(detect(Array("x".utf8), filename: "page.HTM").format == .html)
+        #expect(detect(Array("x".utf8), filename: "data.json").format == .json)
+        #expect(detect(Array("x".utf8), filename: "notes.txt").format == .plainText)
+    }
+
+    @Test("declared HTML, JSON, JSON Lines and CSV types pick those formats; a declared JSON must look like JSON")
+    func declaredTextFormats() throws {
+        let page = Array("<html><body>hi</body></html>".utf8)
+        #expect(detect(page, declared: "text/html").format == .html)
+        #expect(detect(page, declared: "application/xhtml+xml; charset=utf-8").format == .html)
+        #expect(try detect(page, declared: "text/html").check() == .html)
+        // A declared plain text is honoured: the client wants the markup indexed as text.
+        #expect(detect(page, declared: "text/plain").format == .plainText)
+        let records = Array("{\"a\": 1}\n".utf8)
+        for declared in ["application/x-ndjson", "application/jsonl", "application/x-jsonlines"] {
+            #expect(detect(records, declared: declared).format == .jsonLines, "\(declared)")
+        }
+        #expect(detect(records, declared: "application/json").format == .json)
+        #expect(detect(Array("a;b\n".utf8), declared: "text/csv").format == .csv)
+        #expect(detect(Array("a;b\n".utf8), declared: "text/csv").contentType == "text/csv")
+        let mismatch = detect(page, declared: "application/json")
+        #expect(mismatch.isMismatch)
+        #expect(mismatch.refusal?.message.contains("application/json") == true)
+        #expect(mismatch.refusal?.message.contains("text/html") == true)
+        #expect(detect(Array("<note/>".utf8), declared: "application/x-ndjson").isMismatch)
+        #expect(detect(Array("oops".utf8), declared: "application/json").isMismatch)
+        // Malformed JSON is JSON all the same: extraction says where it breaks.
+        #expect(detect(Array("[1, 2,, 3]".utf8), declared: "application/json").format == .json)
+        #expect(detect([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A], declared: "text/csv").isMismatch)
     }
 
     @Test("invalid UTF-8, NUL bytes and UTF-16 are binary")

@@ -4,7 +4,7 @@ enum DeclaredClaim: Equatable {
     case none
     /// A text format Annals extracts.
     case format(DocumentFormat)
-    /// A text-based format Annals does not extract yet (HTML, JSON, CSV, XML, RTF, SVG).
+    /// A text-based format Annals does not extract yet (XML, RTF, SVG).
     case textNotSupported
     /// A non-text kind that the signature must confirm.
     case content(DetectedContent)
@@ -37,10 +37,13 @@ enum DeclaredClaim: Equatable {
         "text/plain": .format(.plainText),
         "text/markdown": .format(.markdown),
         "text/x-markdown": .format(.markdown),
-        "text/html": .textNotSupported,
-        "application/xhtml+xml": .textNotSupported,
-        "application/json": .textNotSupported,
-        "text/csv": .textNotSupported,
+        "text/html": .format(.html),
+        "application/xhtml+xml": .format(.html),
+        "application/json": .format(.json),
+        "application/x-ndjson": .format(.jsonLines),
+        "application/jsonl": .format(.jsonLines),
+        "application/x-jsonlines": .format(.jsonLines),
+        "text/csv": .format(.csv),
         "text/xml": .textNotSupported,
         "application/xml": .textNotSupported,
         "text/rtf": .textNotSupported,

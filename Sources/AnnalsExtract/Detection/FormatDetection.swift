@@ -1,7 +1,10 @@
 /// The verdict on an upload's first bytes: what they are, the format to extract with, or why they are refused.
 public struct FormatDetection: Sendable, Equatable {
-    /// What the bytes are.
+    /// What the bytes are; for gzip, what the decompressed bytes are (``encoding`` says they were compressed).
     public var content: DetectedContent
+    /// How the format's bytes are wrapped: `gzip` when the upload is gzip around the format, which the extractor
+    /// must then inflate (formats that need random access, PDF and DOCX, are decompressed to a file first).
+    public var encoding: ContentEncoding
     /// The format to extract with; `nil` when the upload is refused.
     public var format: DocumentFormat?
     /// The declared media type as normalised (lowercase, without parameters); `nil` when none was declared.
@@ -12,9 +15,11 @@ public struct FormatDetection: Sendable, Equatable {
 
     /// Creates a verdict; normally made by ``FormatDetector``.
     public init(
-        content: DetectedContent, format: DocumentFormat?, declaredMediaType: String?, refusal: ExtractionError?
+        content: DetectedContent, format: DocumentFormat?, declaredMediaType: String?, refusal: ExtractionError?,
+        encoding: ContentEncoding = .identity
     ) {
         self.content = content
+        self.encoding = encoding
         self.format = format
         self.declaredMediaType = declaredMediaType
         self.refusal = refusal

@@ -1,28 +1,38 @@
 /// Decides what an upload is from its first bytes, and whether Annals accepts it, before anything is stored.
 ///
 /// The bytes decide, not the client's `Content-Type` alone: known signatures (executables, archives, images,
-/// PDF) are recognised first; otherwise the bytes must be UTF-8 text without NUL bytes. The declared type then
-/// picks among the text formats (Markdown by `text/markdown`, or by a `.md` or `.markdown` file name), and a
+/// PDF) are recognised first; gzip is inflated (its first ``prefixBytesMax`` decompressed bytes) and what it holds is
+/// detected the same way, with the encoding recorded; otherwise the bytes must be UTF-8 text without NUL bytes.
+/// Among text, the bytes pick HTML (`<!doctype html`, `<html`, `<head` or `<body` near the start) and JSON (a `{` or
+/// `[` that starts well-formed JSON; JSON Lines when a second value follows); then the file name picks (`.csv`,
+/// `.html`, `.json`, `.jsonl`, `.md`, …); then plain text. A declared type picks the text format itself, and a
 /// declared type that contradicts the bytes is refused with `type_mismatch`, naming both.
 public enum FormatDetector {
-    /// The number of leading bytes the detector examines; pass at least this many when the upload has them.
+    /// The number of leading bytes the detector examines; pass at least this many when the upload has them. For
+    /// gzip, also the number of decompressed bytes examined.
     public static let prefixBytesMax = 4096
+    /// How far into the text an HTML start (`<html`, `<head`, `<body`, `<!doctype html`) is looked for.
+    static let htmlStartBytesMax = 1024
 
     /// Decides what the bytes are and whether they are accepted.
     ///
     /// - Parameters:
     ///   - prefix: the first bytes of the upload (only the first `prefixBytesMax` are examined).
     ///   - declaredContentType: the client's `Content-Type`, parameters allowed; nil when none was sent.
-    ///   - filename: the client's file name, used only to tell Markdown from plain text.
+    ///   - filename: the client's file name, used only to choose among text formats (and to see through `.gz`).
     ///   - isComplete: true when `prefix` is the whole upload; then a multi-byte character cut off at the end is
     ///     invalid UTF-8 rather than the end of a prefix.
     public static func detect(
         prefix: some Collection<UInt8>, declaredContentType: String?, filename: String?, isComplete: Bool = false
     ) -> FormatDetection {
         let examined = Array(prefix.prefix(prefixBytesMax))
-        let sniffed = sniff(examined, allowTruncatedEnd: !isComplete || examined.count < prefix.count)
+        let isWhole = isComplete && examined.count == prefix.count
+        let sniffed = sniff(examined, allowTruncatedEnd: !isWhole)
         let declared = DeclaredClaim.normalise(declaredContentType)
-        return decide(sniffed, declared: declared, filename: filename)
+        if sniffed.content == .gzip {
+            return detectGzip(examined, isWhole: isWhole, declared: declared, filename: filename)
+        }
+        return decide(sniffed, bytes: examined, isWhole: isWhole, declared: declared, filename: filename)
     }
 
     /// What the bytes are, with the detail that made them binary.
@@ -31,27 +41,44 @@ public enum FormatDetector {
         var detail: String?
     }
 
-    private static func decide(_ sniffed: Sniffed, declared: String?, filename: String?) -> FormatDetection {
+    /// The text formats the bytes themselves reveal.
+    enum TextKind {
+        case html
+        case json
+        case jsonLines
+    }
+
+    private static func decide(
+        _ sniffed: Sniffed, bytes: [UInt8], isWhole: Bool, declared: String?, filename: String?,
+        wrapper: DetectedContent? = nil
+    ) -> FormatDetection {
         let content = sniffed.content
         func verdict(_ format: DocumentFormat?, _ refusal: ExtractionError?) -> FormatDetection {
-            FormatDetection(content: content, format: format, declaredMediaType: declared, refusal: refusal)
+            FormatDetection(
+                content: content, format: format, declaredMediaType: declared, refusal: refusal,
+                encoding: wrapper == nil ? .identity : .gzip)
         }
-        let detected = describe(sniffed)
+        var detected = describe(sniffed)
+        if let wrapper { detected += " inside \(wrapper.summary) (\(wrapper.mediaType))" }
         if content == .empty {
-            return verdict(nil, ExtractionError(.empty, "The upload is empty."))
+            return verdict(
+                nil, ExtractionError(.empty, wrapper == nil ? "The upload is empty." : "The upload is \(detected)."))
         }
+        let kind = content == .text ? textKind(bytes, isWhole: isWhole) : nil
+        if kind == .html { detected = "an HTML document (text/html)" }
         let mismatch = ExtractionError(
             .typeMismatch,
             "The declared type \(declared ?? "") contradicts the content, which is \(detected)."
         )
-        let textFormat: DocumentFormat = isMarkdownName(filename) ? .markdown : .plainText
         switch DeclaredClaim.claim(declared) {
         case .none, .unknown:
-            if content == .text { return verdict(textFormat, nil) }
+            if content == .text { return verdict(inferredFormat(kind, filename: filename), nil) }
             return verdict(nil, ExtractionError(.unsupportedType, "Annals does not accept \(detected)."))
         case .format(let format):
             guard content == .text else { return verdict(nil, mismatch) }
-            return verdict(format == .plainText ? textFormat : format, nil)
+            if format == .json || format == .jsonLines, !startsLikeJSON(bytes) { return verdict(nil, mismatch) }
+            if format == .plainText { return verdict(isMarkdownName(filename) ? .markdown : .plainText, nil) }
+            return verdict(format, nil)
         case .textNotSupported:
             guard content == .text else { return verdict(nil, mismatch) }
             return verdict(
@@ -71,17 +98,151 @@ public enum FormatDetector {
         }
     }
 
+    /// Inflates the start of a gzip upload and decides on what it holds, recording the encoding.
+    ///
+    /// A declared gzip type says nothing about the content, so the content alone decides then; any other declared
+    /// type is taken as the content's (as with HTTP's `Content-Encoding`). The file name is read without its `.gz`.
+    /// gzip inside gzip is refused; corrupt data is `malformed`.
+    private static func detectGzip(_ compressed: [UInt8], isWhole: Bool, declared: String?, filename: String?)
+        -> FormatDetection
+    {
+        var inner: [UInt8] = []
+        var innerIsWhole = false
+        var isFull = false
+        do throws(ExtractionError) {
+            let inflater = try Inflater(framing: .gzip)
+            // Only the first `prefixBytesMax` bytes are kept, and at most 64 KiB more produced: no bomb can hurt.
+            var budget = DecompressionBudget(bytesMax: Int.max / 2, ratioMax: Int.max / 2, ratioFloorBytes: 0)
+            try compressed.withUnsafeBufferPointer { (buffer) throws(ExtractionError) in
+                try inflater.feed(buffer, budget: &budget) { (output) throws(ExtractionError) in
+                    inner.append(contentsOf: output.prefix(prefixBytesMax - inner.count))
+                    if inner.count >= prefixBytesMax {
+                        // Enough to decide: stop inflating.
+                        isFull = true
+                        throw ExtractionError(.tooLarge, "The examined prefix is full.")
+                    }
+                }
+            }
+            innerIsWhole = isWhole && inflater.isFinished
+        } catch {
+            if !isFull {
+                let refusal = ExtractionError(
+                    error.code, "Annals cannot read the gzip-compressed data (application/gzip): \(error.message)")
+                return FormatDetection(
+                    content: .gzip, format: nil, declaredMediaType: declared, refusal: refusal, encoding: .gzip)
+            }
+        }
+        let sniffed = sniff(inner, allowTruncatedEnd: !innerIsWhole)
+        if sniffed.content == .empty && !innerIsWhole {
+            return FormatDetection(
+                content: .gzip, format: nil, declaredMediaType: declared,
+                refusal: ExtractionError(
+                    .unsupportedType,
+                    "The start of the gzip-compressed data (application/gzip) does not show what it holds; "
+                        + "Annals does not accept it."),
+                encoding: .gzip)
+        }
+        if sniffed.content == .gzip {
+            return FormatDetection(
+                content: .gzip, format: nil, declaredMediaType: declared,
+                refusal: ExtractionError(
+                    .unsupportedType, "Annals does not accept gzip inside gzip-compressed data (application/gzip)."),
+                encoding: .gzip)
+        }
+        let isGzipType = DeclaredClaim.claim(declared) == .content(.gzip)
+        var innerName = filename
+        if let name = filename, name.lowercased().hasSuffix(".gz") { innerName = String(name.dropLast(3)) }
+        var detection = decide(
+            sniffed, bytes: inner, isWhole: innerIsWhole, declared: isGzipType ? nil : declared, filename: innerName,
+            wrapper: .gzip)
+        detection.declaredMediaType = declared
+        return detection
+    }
+
     private static func describe(_ sniffed: Sniffed) -> String {
         var text = "\(sniffed.content.summary) (\(sniffed.content.mediaType))"
         if let detail = sniffed.detail { text += ": \(detail)" }
         return text
     }
 
-    private static func isMarkdownName(_ filename: String?) -> Bool {
-        guard let filename else { return false }
-        let lowered = filename.lowercased()
-        return lowered.hasSuffix(".md") || lowered.hasSuffix(".markdown")
+    /// The text format of text without a declared type: what the bytes reveal, else what the name says, else plain
+    /// text.
+    private static func inferredFormat(_ kind: TextKind?, filename: String?) -> DocumentFormat {
+        let named = formatNamed(filename)
+        switch kind {
+        case .html: return .html
+        case .jsonLines: return .jsonLines
+        case .json: return named == .jsonLines ? .jsonLines : .json
+        case nil: return named ?? .plainText
+        }
     }
+
+    /// The text format a file name's extension names, if any.
+    static func formatNamed(_ filename: String?) -> DocumentFormat? {
+        guard let filename, let dot = filename.lastIndex(of: ".") else { return nil }
+        switch filename[filename.index(after: dot)...].lowercased() {
+        case "md", "markdown": return .markdown
+        case "html", "htm", "xhtml": return .html
+        case "json": return .json
+        case "jsonl", "ndjson": return .jsonLines
+        case "csv": return .csv
+        default: return nil
+        }
+    }
+
+    private static func isMarkdownName(_ filename: String?) -> Bool {
+        formatNamed(filename) == .markdown
+    }
+
+    /// The first byte that is not white space or a byte-order mark, if any.
+    private static func firstSignificantIndex(_ bytes: [UInt8]) -> Int? {
+        var index = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+        while index < bytes.count && TextAssembler.isWhitespace(bytes[index]) { index += 1 }
+        return index < bytes.count ? index : nil
+    }
+
+    /// Whether the text starts with a byte that can start a JSON value (a declared JSON starting with `<` is not
+    /// JSON, whatever else it is).
+    static func startsLikeJSON(_ bytes: [UInt8]) -> Bool {
+        guard let index = firstSignificantIndex(bytes) else { return true }
+        switch bytes[index] {
+        case UInt8(ascii: "{"), UInt8(ascii: "["), UInt8(ascii: "\""), UInt8(ascii: "-"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "t"), UInt8(ascii: "f"), UInt8(ascii: "n"):
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// What text's first bytes reveal: HTML by its start near the top; JSON by a `{` or `[` that starts well-formed
+    /// JSON (so that a log line such as `[INFO] …` stays text), JSON Lines when a second value follows the first.
+    static func textKind(_ bytes: [UInt8], isWhole: Bool) -> TextKind? {
+        guard let start = firstSignificantIndex(bytes) else { return nil }
+        let first = bytes[start]
+        if first == UInt8(ascii: "<") {
+            let window = bytes[start..<min(bytes.count, start + htmlStartBytesMax)].map {
+                $0 | ($0 >= 0x41 && $0 <= 0x5A ? 0x20 : 0)
+            }
+            for marker in htmlStarts where window.firstRange(of: marker) != nil { return .html }
+            return nil
+        }
+        guard first == UInt8(ascii: "{") || first == UInt8(ascii: "[") else { return nil }
+        var tokenizer = JSONTokenizer(isLines: true, depthMax: TextExtractor.Configuration.nestingDepthMaxDefault)
+        do throws(ExtractionError) {
+            try bytes.withUnsafeBufferPointer { (buffer) throws(ExtractionError) in
+                try tokenizer.consume(UnsafeBufferPointer(rebasing: buffer[start...]), offset: start)
+            }
+            if isWhole { try tokenizer.finish(offset: bytes.count) }
+        } catch  where error.code == .tooDeep {
+            // Deep, but JSON: extraction will say so.
+            return .json
+        } catch {
+            return nil
+        }
+        return tokenizer.valueCount > 1 ? .jsonLines : .json
+    }
+
+    private static let htmlStarts: [[UInt8]] = ["<!doctype html", "<html", "<head", "<body"].map { Array($0.utf8) }
 
     private static let signatures: [(bytes: [UInt8], content: DetectedContent)] = [
         ([0x7F, 0x45, 0x4C, 0x46], .elf),

@@ -64,6 +64,8 @@ public struct TextExtractor: Sendable {
 
     /// The format being extracted.
     public let format: DocumentFormat
+    /// How the format's bytes are wrapped (gzip, or not at all).
+    public let encoding: ContentEncoding
     /// The limits applied.
     public let configuration: Configuration
     private var extractor: any FormatExtractor
@@ -71,19 +73,34 @@ public struct TextExtractor: Sendable {
     private var textBytesOut = 0
     private var sawText = false
 
-    /// Creates an extractor for one document of `format`.
-    public init(format: DocumentFormat, configuration: Configuration = Configuration()) {
+    /// Creates an extractor for one document of `format`, wrapped in `encoding`.
+    public init(
+        format: DocumentFormat, encoding: ContentEncoding = .identity, configuration: Configuration = Configuration()
+    ) {
         self.format = format
+        self.encoding = encoding
         self.configuration = configuration
-        switch format {
-        case .plainText: extractor = PlainTextExtractor()
-        case .markdown: extractor = MarkdownExtractor()
+        let inner: any FormatExtractor =
+            switch format {
+            case .plainText: PlainTextExtractor()
+            case .markdown: MarkdownExtractor()
+            case .html: UTF8TokenizingExtractor(HTMLTokenizer())
+            case .json: UTF8TokenizingExtractor(JSONTokenizer(isLines: false, depthMax: configuration.nestingDepthMax))
+            case .jsonLines:
+                UTF8TokenizingExtractor(JSONTokenizer(isLines: true, depthMax: configuration.nestingDepthMax))
+            case .csv: UTF8TokenizingExtractor(CSVTokenizer(columnsMax: configuration.csvColumnsMax))
+            }
+        switch encoding {
+        case .identity: extractor = inner
+        case .gzip: extractor = GzipExtractor(inner: inner, configuration: configuration)
         }
     }
 
     /// Consumes the next bytes of the document; returns the pieces they complete (possibly none).
     ///
-    /// - Throws: `invalid_utf8` or `binary_content` with the byte offset; `too_large` past the text limit.
+    /// - Throws: `invalid_utf8` or `binary_content` with the byte offset; `too_large` past the text limit; the
+    ///   format's own errors (`malformed` with the byte offset, `too_deep`, `too_many_columns`); for gzip,
+    ///   `malformed` for corrupt data, `decompressed_too_large` and `compression_ratio` for a bomb.
     public mutating func feed(_ bytes: some Collection<UInt8>) throws(ExtractionError) -> [TextPiece] {
         bytesIn += bytes.count
         let result = bytes.withContiguousStorageIfAvailable { buffer in
@@ -103,12 +120,14 @@ public struct TextExtractor: Sendable {
 
     /// Ends the document; returns the remaining pieces.
     ///
-    /// - Throws: `invalid_utf8` when the document ends inside a character; `empty` when it had no bytes;
+    /// - Throws: `invalid_utf8` when the document ends inside a character; `malformed` when a format's structure or
+    ///   the gzip data is cut off; `empty` when it had no bytes;
     ///   `no_text` when its text is only whitespace.
     public mutating func finish() throws(ExtractionError) -> [TextPiece] {
+        // Checked first: an empty document is `empty` in every format, not a structure the format finds cut off.
+        if bytesIn == 0 { throw ExtractionError(.empty, "The document is empty.") }
         let pieces = try extractor.finish()
         try check(pieces)
-        if bytesIn == 0 { throw ExtractionError(.empty, "The document is empty.") }
         if !sawText { throw ExtractionError(.noText, "The document has no text, only whitespace.") }
         return pieces
     }
@@ -117,9 +136,10 @@ public struct TextExtractor: Sendable {
     ///
     /// - Throws: as ``feed(_:)`` and ``finish()``.
     public static func extract(
-        _ bytes: some Collection<UInt8>, format: DocumentFormat, configuration: Configuration = Configuration()
+        _ bytes: some Collection<UInt8>, format: DocumentFormat, encoding: ContentEncoding = .identity,
+        configuration: Configuration = Configuration()
     ) throws(ExtractionError) -> ExtractedText {
-        var extractor = TextExtractor(format: format, configuration: configuration)
+        var extractor = TextExtractor(format: format, encoding: encoding, configuration: configuration)
         var collector = ExtractedTextCollector()
         collector.add(try extractor.feed(bytes))
         collector.add(try extractor.finish())
