@@ -103,7 +103,10 @@ struct Worker: Sendable {
             throw StageFailure(stage: .readBlob, code: "blob_missing", message: "blob \(document.blobKey) is missing")
         }
         defer { try? handle.close() }
-        var extractor = TextExtractor(format: DocumentFormat(rawValue: document.contentType) ?? .plainText)
+        let encoding = ContentEncoding(
+            rawValue: document.contentEncoding.isEmpty ? "identity" : document.contentEncoding)
+        var extractor = TextExtractor(
+            format: DocumentFormat(rawValue: document.contentType) ?? .plainText, encoding: encoding ?? .identity)
         var chunker: Chunker
         do {
             chunker = try Chunker(

@@ -131,6 +131,7 @@ public struct UploadService: Sendable {
         event.filename = filename
         event.declaredContentType = request.declaredContentType ?? ""
         event.detectedContentType = detection?.contentType ?? "text/plain"
+        if let encoding = detection?.encoding, encoding != .identity { event.contentEncoding = encoding.rawValue }
         event.sizeBytes = UInt64(size)
         event.sha256 = sha256
         event.blobKey = sha256
