@@ -8,6 +8,9 @@ public enum DocumentFormat: String, Sendable, CaseIterable {
     case plainText = "text/plain"
     /// CommonMark-style Markdown in UTF-8; kept as text, with its headings starting new sections.
     case markdown = "text/markdown"
+    /// A Word document (Office Open XML, `.docx`): a ZIP archive whose `word/document.xml` holds the text. Extracted
+    /// by ``DOCXExtractor``, which needs random access to the archive, not by the streaming ``TextExtractor``.
+    case docx = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
     /// The media type, as recorded in `upload.received` and answered to clients.
     public var mediaType: String { rawValue }

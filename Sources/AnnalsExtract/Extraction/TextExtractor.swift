@@ -78,6 +78,7 @@ public struct TextExtractor: Sendable {
         switch format {
         case .plainText: extractor = PlainTextExtractor()
         case .markdown: extractor = MarkdownExtractor()
+        case .docx: extractor = RandomAccessOnlyExtractor(format: format, extractorName: "DOCXExtractor")
         }
     }
 
