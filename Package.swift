@@ -27,11 +27,14 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.4.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
         // System libraries.
         .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
-        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // Not `CZlib`: ZIPFoundation's own zlib module map is named that on Linux, and two modules of one name
+        // cannot be loaded into one build.
+        .systemLibrary(name: "CZlibShim", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         // Pure layer.
         .target(
@@ -43,7 +46,7 @@ let package = Package(
 
         .target(
             name: "AnnalsExtract",
-            dependencies: ["CZlib"],
+            dependencies: ["CZlibShim", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -60,7 +63,7 @@ let package = Package(
             name: "AnnalsLog",
             dependencies: [
                 "CLMDB",
-                "CZlib",
+                "CZlibShim",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -140,6 +143,8 @@ let package = Package(
             dependencies: [
                 "AnnalsLog",
                 "AnnalsEvents",
+                "AnnalsExtract",
+                "AnnalsEmbedding",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -163,7 +168,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AnnalsExtractTests",
-            dependencies: ["AnnalsExtract", "AnnalsTesting", "CZlib"],
+            dependencies: ["AnnalsExtract", "AnnalsTesting", "CZlibShim"],
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),

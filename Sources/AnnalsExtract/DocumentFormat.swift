@@ -16,6 +16,9 @@ public enum DocumentFormat: String, Sendable, CaseIterable {
     case jsonLines = "application/x-ndjson"
     /// CSV with a header record: each record as a paragraph of `column: value` lines.
     case csv = "text/csv"
+    /// A Word document (Office Open XML, `.docx`): a ZIP archive whose `word/document.xml` holds the text. Extracted
+    /// by ``DOCXExtractor``, which needs random access to the archive, not by the streaming ``TextExtractor``.
+    case docx = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
     /// The media type, as recorded in `upload.received` and answered to clients.
     public var mediaType: String { rawValue }

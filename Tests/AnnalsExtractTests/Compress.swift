@@ -1,5 +1,5 @@
 import AnnalsExtract
-import CZlib
+import CZlibShim
 
 /// Compresses `bytes` with zlib in `framing` (gzip, zlib or raw deflate), for tests that need compressed input
 /// (bombs included: a megabyte of zeros compresses to about a kilobyte).

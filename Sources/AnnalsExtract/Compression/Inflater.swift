@@ -1,4 +1,4 @@
-import CZlib
+import CZlibShim
 
 /// Streaming zlib decompression with the limits that stop decompression bombs: a cap on the bytes produced and on
 /// their ratio to the bytes consumed.

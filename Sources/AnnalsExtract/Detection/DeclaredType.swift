@@ -2,7 +2,7 @@
 enum DeclaredClaim: Equatable {
     /// No claim: nothing declared, or `application/octet-stream`.
     case none
-    /// A text format Annals extracts.
+    /// A format Annals extracts (a text format, or DOCX, which the bytes must show to be a ZIP).
     case format(DocumentFormat)
     /// A text-based format Annals does not extract yet (XML, RTF, SVG).
     case textNotSupported
@@ -53,7 +53,7 @@ enum DeclaredClaim: Equatable {
         "application/x-pdf": .content(.pdf),
         "application/zip": .content(.zip),
         "application/x-zip-compressed": .content(.zip),
-        "application/vnd.openxmlformats-officedocument.wordprocessingml.document": .content(.zip),
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document": .format(.docx),
         "application/gzip": .content(.gzip),
         "application/x-gzip": .content(.gzip),
         "image/png": .content(.png),

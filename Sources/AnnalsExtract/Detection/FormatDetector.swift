@@ -7,6 +7,8 @@
 /// `[` that starts well-formed JSON; JSON Lines when a second value follows); then the file name picks (`.csv`,
 /// `.html`, `.json`, `.jsonl`, `.md`, …); then plain text. A declared type picks the text format itself, and a
 /// declared type that contradicts the bytes is refused with `type_mismatch`, naming both.
+/// A ZIP is accepted as DOCX when declared so, named `.docx`, or when its first local headers are a Word
+/// document's; any other ZIP is not.
 public enum FormatDetector {
     /// The number of leading bytes the detector examines; pass at least this many when the upload has them. For
     /// gzip, also the number of decompressed bytes examined.
@@ -39,6 +41,8 @@ public enum FormatDetector {
     struct Sniffed {
         var content: DetectedContent
         var detail: String?
+        /// For a ZIP: whether its first entries are those of a Word document.
+        var looksLikeDOCX = false
     }
 
     /// The text formats the bytes themselves reveal.
@@ -73,7 +77,12 @@ public enum FormatDetector {
         switch DeclaredClaim.claim(declared) {
         case .none, .unknown:
             if content == .text { return verdict(inferredFormat(kind, filename: filename), nil) }
+            if isDOCX(sniffed, filename: filename) { return verdict(.docx, nil) }
             return verdict(nil, ExtractionError(.unsupportedType, "Annals does not accept \(detected)."))
+        case .format(.docx):
+            // Declared as DOCX: any ZIP is taken as one (the extractor refuses it if it has no document part).
+            guard content == .zip else { return verdict(nil, mismatch) }
+            return verdict(.docx, nil)
         case .format(let format):
             guard content == .text else { return verdict(nil, mismatch) }
             if format == .json || format == .jsonLines, !startsLikeJSON(bytes) { return verdict(nil, mismatch) }
@@ -91,6 +100,7 @@ public enum FormatDetector {
             )
         case .content(let expected):
             guard content == expected else { return verdict(nil, mismatch) }
+            if isDOCX(sniffed, filename: filename) { return verdict(.docx, nil) }
             return verdict(nil, ExtractionError(.unsupportedType, "Annals does not accept \(detected)."))
         case .binaryUnknown:
             guard content != .text else { return verdict(nil, mismatch) }
@@ -175,6 +185,35 @@ public enum FormatDetector {
         case .json: return named == .jsonLines ? .jsonLines : .json
         case nil: return named ?? .plainText
         }
+    }
+
+    /// A ZIP is a DOCX document when it is named `.docx` or its first entries say so.
+    private static func isDOCX(_ sniffed: Sniffed, filename: String?) -> Bool {
+        guard sniffed.content == .zip else { return false }
+        return sniffed.looksLikeDOCX || filename?.lowercased().hasSuffix(".docx") == true
+    }
+
+    /// Whether the local headers of a ZIP's first entries (those within `bytes`) are a Word document's: an entry
+    /// under `word/` decides yes, one under `xl/` or `ppt/` (a spreadsheet, a presentation) no, and otherwise a
+    /// first entry named `[Content_Types].xml` (every Office Open XML package's) yes.
+    static func looksLikeDOCX(_ bytes: [UInt8]) -> Bool {
+        func u16(_ index: Int) -> Int { Int(bytes[index]) | Int(bytes[index + 1]) << 8 }
+        var offset = 0
+        var isPackage = false
+        while offset <= bytes.count - 30, bytes[offset..<(offset + 4)].elementsEqual([0x50, 0x4B, 0x03, 0x04]) {
+            let nameLength = u16(offset + 26)
+            let extraLength = u16(offset + 28)
+            let compressedSize = u16(offset + 18) | u16(offset + 20) << 16
+            guard nameLength <= bytes.count - offset - 30 else { break }
+            let name = bytes[(offset + 30)..<(offset + 30 + nameLength)]
+            if name.starts(with: "word/".utf8) { return true }
+            if name.starts(with: "xl/".utf8) || name.starts(with: "ppt/".utf8) { return false }
+            if offset == 0 { isPackage = name.elementsEqual("[Content_Types].xml".utf8) }
+            // With a data descriptor (bit 3) the size is not in the local header: the next entry cannot be found.
+            if u16(offset + 6) & 0x08 != 0 { break }
+            offset += 30 + nameLength + extraLength + compressedSize
+        }
+        return isPackage
     }
 
     /// The text format a file name's extension names, if any.
@@ -266,7 +305,9 @@ public enum FormatDetector {
     static func sniff(_ bytes: [UInt8], allowTruncatedEnd: Bool) -> Sniffed {
         if bytes.isEmpty { return Sniffed(content: .empty) }
         for signature in signatures where bytes.starts(with: signature.bytes) {
-            return Sniffed(content: signature.content)
+            var sniffed = Sniffed(content: signature.content)
+            if signature.content == .zip { sniffed.looksLikeDOCX = looksLikeDOCX(bytes) }
+            return sniffed
         }
         // "MZ" alone is also how some text begins; a real DOS header has NUL bytes among its first 64 bytes.
         if bytes.starts(with: [0x4D, 0x5A]), bytes.prefix(64).contains(0) {

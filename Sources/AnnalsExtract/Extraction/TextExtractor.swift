@@ -89,6 +89,7 @@ public struct TextExtractor: Sendable {
             case .jsonLines:
                 UTF8TokenizingExtractor(JSONTokenizer(isLines: true, depthMax: configuration.nestingDepthMax))
             case .csv: UTF8TokenizingExtractor(CSVTokenizer(columnsMax: configuration.csvColumnsMax))
+            case .docx: RandomAccessOnlyExtractor(format: format, extractorName: "DOCXExtractor")
             }
         switch encoding {
         case .identity: extractor = inner

@@ -1,4 +1,4 @@
-internal import CZlib
+internal import CZlibShim
 
 /// zlib compression for payloads above the deflate threshold.
 enum Deflate {
