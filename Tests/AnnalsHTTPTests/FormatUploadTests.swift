@@ -90,4 +90,35 @@ struct FormatUploadTests {
             #expect(after["status"] as? String == "completed")
         }
     }
+
+    /// A fixture of the extraction tests, read from the source tree.
+    private func extractFixture(_ path: String) throws -> [UInt8] {
+        let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        let url = here.deletingLastPathComponent().appendingPathComponent("AnnalsExtractTests/Fixtures/\(path)")
+        return try [UInt8](Data(contentsOf: url))
+    }
+
+    @Test("DOCX, bare and gzip-wrapped, is processed and searchable; the inflated copy is removed")
+    func docx() async throws {
+        try await withTestApp { app in
+            let bytes = try extractFixture("docx/sample.docx")
+            let document = try await process(app, bytes, filename: "sample.docx", contentType: nil)
+            #expect(document["status"] as? String == "completed", "\(document)")
+            #expect(
+                document["contentType"] as? String
+                    == "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+            #expect(try await topHit(app, "the last paragraph after the table")?.contains("After the table") == true)
+
+            let directory = TemporaryDirectory()
+            let path = directory.child("sample.docx")
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            #expect(try run("/bin/gzip", ["-9", path]).status == 0)
+            let compressed = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path + ".gz")))
+            // Different bytes, so a new document (the same content would be deduplicated).
+            let gzipped = try await process(app, compressed, filename: "sample.docx.gz", contentType: nil)
+            #expect(gzipped["status"] as? String == "completed", "\(gzipped)")
+            let leftovers = try FileManager.default.contentsOfDirectory(atPath: app.core.blobs.temporaryDirectory)
+            #expect(leftovers.isEmpty, "temporary files left: \(leftovers)")
+        }
+    }
 }

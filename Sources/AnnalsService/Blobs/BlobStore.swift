@@ -39,9 +39,14 @@ public struct BlobStore: Sendable {
         return data
     }
 
-    /// Removes temporary files left by uploads that a crash interrupted (they were never acknowledged).
+    /// The folder of temporary files: uploads being received, and inflated copies of gzip-wrapped documents that
+    /// need random access. On the blobs' file system, so that a finished upload is renamed into place.
+    public var temporaryDirectory: String { root + "/tmp" }
+
+    /// Removes temporary files left by uploads and extractions that a crash interrupted (never acknowledged, or
+    /// made again by the next attempt).
     public func removeTemporaryFiles() {
-        let folder = root + "/tmp"
+        let folder = temporaryDirectory
         for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] {
             try? FileManager.default.removeItem(atPath: folder + "/" + name)
         }

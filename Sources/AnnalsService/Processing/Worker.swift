@@ -97,16 +97,20 @@ struct Worker: Sendable {
         guard let document = core.engine.read({ $0.documents.document(id: claim.documentId) }) else {
             throw StageFailure(stage: .readBlob, code: "unknown_document", message: "no such document")
         }
-        // Stream the blob through the extractor and the chunker, embedding and appending a batch of chunks at a
-        // time: memory stays bounded by the read size and the batch, whatever the document's size.
-        guard let handle = FileHandle(forReadingAtPath: core.blobs.path(of: document.blobKey)) else {
-            throw StageFailure(stage: .readBlob, code: "blob_missing", message: "blob \(document.blobKey) is missing")
+        // Read the document a bounded piece at a time through the extractor and the chunker, embedding and
+        // appending a batch of chunks at a time: memory stays bounded by the read size and the batch, whatever the
+        // document's size.
+        let reader: DocumentReader
+        do {
+            reader = try DocumentReader(
+                path: core.blobs.path(of: document.blobKey), mediaType: document.contentType,
+                encoding: document.contentEncoding, configuration: TextExtractor.Configuration(),
+                scratchDirectory: core.blobs.temporaryDirectory)
+        } catch {
+            let stage: Annals_Events_V1_JobStage = error.code == .malformed ? .readBlob : .extract
+            throw StageFailure(stage: stage, code: error.code.description, message: error.message)
         }
-        defer { try? handle.close() }
-        let encoding = ContentEncoding(
-            rawValue: document.contentEncoding.isEmpty ? "identity" : document.contentEncoding)
-        var extractor = TextExtractor(
-            format: DocumentFormat(rawValue: document.contentType) ?? .plainText, encoding: encoding ?? .identity)
+        defer { reader.close() }
         var chunker: Chunker
         do {
             chunker = try Chunker(
@@ -129,20 +133,14 @@ struct Worker: Sendable {
                     stage: .extract, code: ExtractionError.Code.timeLimit.description,
                     message: "processing took longer than \(core.configuration.processingTimeMax)")
             }
-            let data: Data
+            let next: [TextPiece]?
             do {
-                data = try handle.read(upToCount: Self.readBytes) ?? Data()
-            } catch {
-                throw StageFailure(stage: .readBlob, code: "read_failed", message: "\(error)")
-            }
-            finished = data.isEmpty
-            let pieces: [TextPiece]
-            do {
-                pieces = finished ? try extractor.finish() : try extractor.feed(data)
+                next = try reader.next()
             } catch {
                 throw StageFailure(stage: .extract, code: error.code.description, message: error.message)
             }
-            for piece in pieces {
+            finished = next == nil
+            for piece in next ?? [] {
                 if case .text(let text) = piece { characters += text.unicodeScalars.count }
                 pending += chunker.feed(piece)
             }
@@ -162,9 +160,6 @@ struct Worker: Sendable {
         completed.durationMicros = (ContinuousClock.now - claim.startedAt).wholeMicroseconds
         try await appendStage { try await core.append(.documentCompleted(completed)) }
     }
-
-    /// Bytes of the blob read at a time.
-    static let readBytes = 1 << 20
 
     /// Embeds one batch of chunks and appends their events.
     private func embedAndAppend(_ batch: [Chunk], _ claim: Claim) async throws {
