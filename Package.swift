@@ -34,6 +34,12 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         // Pure layer.
+        // C for what Swift cannot express: SIMD chosen for the CPU at start-up, and prefetch (see its header).
+        .target(name: "CAnnalsKernels"),
+        .target(
+            name: "AnnalsChecksum",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "AnnalsEvents",
             dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
@@ -51,6 +57,7 @@ let package = Package(
         ),
         .target(
             name: "AnnalsVector",
+            dependencies: ["AnnalsChecksum", "CAnnalsKernels"],
             swiftSettings: swiftSettings
         ),
 
@@ -58,6 +65,7 @@ let package = Package(
         .target(
             name: "AnnalsLog",
             dependencies: [
+                "AnnalsChecksum",
                 "CLMDB",
                 "CZlib",
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -146,7 +154,7 @@ let package = Package(
         // Tests mirror modules.
         .testTarget(
             name: "AnnalsLogTests",
-            dependencies: ["AnnalsLog", "AnnalsTesting"],
+            dependencies: ["AnnalsLog", "AnnalsChecksum", "AnnalsTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -171,7 +179,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AnnalsVectorTests",
-            dependencies: ["AnnalsVector", "AnnalsTesting"],
+            dependencies: ["AnnalsVector", "AnnalsChecksum", "AnnalsTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
