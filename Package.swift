@@ -37,6 +37,12 @@ let package = Package(
         .systemLibrary(name: "CZlibShim", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         // Pure layer.
+        // C for what Swift cannot express: SIMD chosen for the CPU at start-up, and prefetch (see its header).
+        .target(name: "CAnnalsKernels"),
+        .target(
+            name: "AnnalsChecksum",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "AnnalsEvents",
             dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
@@ -55,6 +61,7 @@ let package = Package(
         ),
         .target(
             name: "AnnalsVector",
+            dependencies: ["AnnalsChecksum", "CAnnalsKernels"],
             swiftSettings: swiftSettings
         ),
 
@@ -62,6 +69,7 @@ let package = Package(
         .target(
             name: "AnnalsLog",
             dependencies: [
+                "AnnalsChecksum",
                 "CLMDB",
                 "CZlibShim",
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -153,7 +161,7 @@ let package = Package(
         // Tests mirror modules.
         .testTarget(
             name: "AnnalsLogTests",
-            dependencies: ["AnnalsLog", "AnnalsTesting"],
+            dependencies: ["AnnalsLog", "AnnalsChecksum", "AnnalsTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -179,7 +187,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AnnalsVectorTests",
-            dependencies: ["AnnalsVector", "AnnalsTesting"],
+            dependencies: ["AnnalsVector", "AnnalsChecksum", "AnnalsTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -11,6 +11,7 @@ public struct VectorError: Error, Sendable, Equatable, CustomStringConvertible {
             case nonFiniteValue = "non_finite_value"
             case capacityExceeded = "capacity_exceeded"
             case malformedSnapshot = "malformed_snapshot"
+            case invalidConfiguration = "invalid_configuration"
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -24,9 +25,13 @@ public struct VectorError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let nonFiniteValue = Code(.nonFiniteValue)
         /// The index holds `ExactIndex.countMax` vectors already. Shard the data.
         public static let capacityExceeded = Code(.capacityExceeded)
-        /// Serialised index bytes failed their checks (magic, version, lengths, duplicate ids, values). The snapshot
-        /// is damaged or was not written by this code: rebuild the index from its source.
+        /// Serialised index bytes failed their checks (magic, version, lengths, checksum, duplicate ids, values,
+        /// links). The snapshot is damaged, truncated or was not written by this code: rebuild the index from its
+        /// source.
         public static let malformedSnapshot = Code(.malformedSnapshot)
+        /// An index configuration is out of range (for example an HNSW `m` below 2 or an `efSearch` below 1). Fix
+        /// the configuration.
+        public static let invalidConfiguration = Code(.invalidConfiguration)
 
         /// The code's stable name, for example `dimension_mismatch`.
         public var description: String { base.rawValue }

@@ -1,3 +1,4 @@
+import AnnalsChecksum
 import AnnalsLog
 import AnnalsTesting
 import Foundation

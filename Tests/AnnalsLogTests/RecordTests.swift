@@ -1,3 +1,4 @@
+import AnnalsChecksum
 import AnnalsLog
 import Foundation
 import Testing

@@ -59,6 +59,58 @@ struct ExactIndexTests {
         }
     }
 
+    @Test("the kernel adds in its documented order, so every CPU variant gives the same bits")
+    func kernelOrder() throws {
+        // The order `annals_dot_f32` promises, written out in Swift: 32 partial sums, 16- and 8-value tails, the
+        // partial sums added in lane order, then a scalar tail. Any CPU variant that reordered the additions or
+        // fused a multiply with an add would differ in the last bits for some of these inputs.
+        func reference(_ a: [Float], _ b: [Float]) -> Float {
+            var sum0 = [Float](repeating: 0, count: 16)
+            var sum1 = [Float](repeating: 0, count: 16)
+            var i = 0
+            while i + 32 <= a.count {
+                for lane in 0..<16 {
+                    sum0[lane] += a[i + lane] * b[i + lane]
+                    sum1[lane] += a[i + 16 + lane] * b[i + 16 + lane]
+                }
+                i += 32
+            }
+            if i + 16 <= a.count {
+                for lane in 0..<16 { sum0[lane] += a[i + lane] * b[i + lane] }
+                i += 16
+            }
+            var sum8 = [Float](repeating: 0, count: 8)
+            if i + 8 <= a.count {
+                for lane in 0..<8 { sum8[lane] = a[i + lane] * b[i + lane] }
+                i += 8
+            }
+            var total: Float = -0.0
+            for lane in 0..<16 { total += sum0[lane] + sum1[lane] }
+            var tail: Float = -0.0
+            for lane in 0..<8 { tail += sum8[lane] }
+            total += tail
+            while i < a.count {
+                total += a[i] * b[i]
+                i += 1
+            }
+            return total
+        }
+        var rng = SeededGenerator(seed: 77)
+        for dimension in [1, 5, 8, 15, 16, 17, 24, 31, 32, 33, 40, 56, 100, 384, 768, 1_000] {
+            var index = try ExactIndex(dimension: dimension)
+            for id in UInt64(0)..<20 {
+                // Values of very different magnitudes make the rounding depend on the order of additions.
+                let vector = (0..<dimension).map { _ in
+                    Float.random(in: -1...1, using: &rng) * Float(1 << Int.random(in: 0..<20, using: &rng))
+                }
+                try index.add(id: id, vector: vector)
+                let query = (0..<dimension).map { _ in Float.random(in: -1...1, using: &rng) }
+                let score = try #require(index.score(id: id, query: query))
+                #expect(score.bitPattern == reference(vector, query).bitPattern, "dimension \(dimension)")
+            }
+        }
+    }
+
     @Test("removals keep storage dense and results right")
     func removals() throws {
         var rng = SeededGenerator(seed: 7)

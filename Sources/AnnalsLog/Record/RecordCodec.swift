@@ -1,3 +1,5 @@
+import AnnalsChecksum
+
 /// A record encoded on the appender's side, with the fields only the writer knows (sequence, time, stream version,
 /// previous hash, checksum) still zero. Doing the encoding and compression here keeps the single writer thread
 /// to the work that must be serial.

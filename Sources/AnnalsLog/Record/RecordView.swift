@@ -1,3 +1,5 @@
+import AnnalsChecksum
+
 /// A checked view of one stored record, borrowed from the storage engine: valid only inside the call that handed
 /// it out. Copy what must outlive the call (`LogRecord(view)` copies everything).
 public struct RecordView {

@@ -1,4 +1,4 @@
-/// XXH64 (xxHash, 64-bit, seed 0): the checksum every record ends with.
+/// XXH64 (xxHash, 64-bit, seed 0): the checksum every log record and every vector index snapshot ends with.
 ///
 /// Chosen over CRC-32 because reading is checksum-bound: zlib's CRC-32 runs at about 3 GB/s here, which capped a
 /// scan of 1 KiB records near 1.1 million per second, while XXH64 in plain Swift runs several times faster, with
