@@ -126,6 +126,7 @@ let package = Package(
                 "AnnalsEvents",
                 "AnnalsLog",
                 "AnnalsEmbedding",
+                "AnnalsVector",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),

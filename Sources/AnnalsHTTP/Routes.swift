@@ -3,6 +3,7 @@ import AnnalsEvents
 import AnnalsLog
 import AnnalsProjections
 public import AnnalsService
+import AnnalsVector
 import Foundation
 import HTTPTypes
 public import Hummingbird
@@ -130,6 +131,23 @@ struct DataRoutes: Sendable {
             }
             documentIds = Set(list)
         }
+        var mode = AdaptiveIndex.SearchMode.auto
+        if let value = object["mode"] {
+            guard let name = value as? String, let chosen = AdaptiveIndex.SearchMode(rawValue: name) else {
+                throw Problem(
+                    .badRequest, kind: "bad-request", detail: "'mode' must be one of auto, exact, approximate")
+            }
+            mode = chosen
+        }
+        var efSearch: Int?
+        if let value = object["efSearch"] {
+            guard !Self.isBoolean(value), let number = value as? Int, (1...Self.efSearchMax).contains(number) else {
+                throw Problem(
+                    .badRequest, kind: "bad-request",
+                    detail: "'efSearch' must be a whole number in 1...\(Self.efSearchMax)")
+            }
+            efSearch = max(number, k)
+        }
         let vector: [Float]
         var embedder: String?
         if let query {
@@ -150,7 +168,8 @@ struct DataRoutes: Sendable {
         }
         let hits = core.engine.read {
             $0.vectors.search(
-                query: vector, k: k, tenant: key.tenantId, documentIds: documentIds, embedder: embedder)
+                query: vector, k: k, tenant: key.tenantId, documentIds: documentIds, embedder: embedder, mode: mode,
+                efSearch: efSearch)
         }
         var results: [[String: Any]] = []
         for hit in hits {
@@ -173,6 +192,9 @@ struct DataRoutes: Sendable {
         guard let number = value as? NSNumber else { return value is Bool }
         return String(cString: number.objCType) == "c"
     }
+
+    /// The widest graph search a client may ask for.
+    static let efSearchMax = 4096
 
     /// The largest query vector accepted.
     static let queryDimensionMax = 16_384

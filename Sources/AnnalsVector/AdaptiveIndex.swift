@@ -71,6 +71,19 @@ public struct AdaptiveIndex: VectorIndex {
     /// The vector stored under `id`, or nil.
     public func vector(id: UInt64) -> [Float]? { exact?.vector(id: id) ?? approximate?.vector(id: id) }
 
+    /// The dot product of `query` with the vector stored under `id`, or nil when there is none or the dimension
+    /// differs. Lets a caller score a few known ids (a selective filter) without a search.
+    public func score(id: UInt64, query: [Float]) -> Float? {
+        if let exact { return exact.score(id: id, query: query) }
+        guard query.count == dimension, let vector = approximate?.vector(id: id) else { return nil }
+        return vector.withUnsafeBufferPointer { stored in
+            query.withUnsafeBufferPointer { probe in
+                // Sound: both buffers hold `dimension` values (checked above; stored vectors have that length).
+                DotProduct.dot(stored.baseAddress!, probe.baseAddress!, count: dimension)
+            }
+        }
+    }
+
     /// The bytes held by the index: the graph's `memoryBytes`, or for the flat index its vectors, ids and id map
     /// (estimated as `HNSWIndex.memoryBytes` estimates its map).
     public var memoryBytes: Int {

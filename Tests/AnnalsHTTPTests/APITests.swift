@@ -230,10 +230,17 @@ struct VectorSearchTests {
                 #expect(a["chunkIndex"] as? Int == b["chunkIndex"] as? Int)
                 #expect(abs((a["score"] as? Double ?? 0) - (b["score"] as? Double ?? 1)) < 1e-4)
             }
+            for mode in ["auto", "exact", "approximate"] {
+                let answer = try await app.send(
+                    .post, "/v1/search", body: #"{"query": "replay", "k": 2, "mode": "\#(mode)", "efSearch": 32}"#)
+                #expect(answer.status == .ok, "mode \(mode)")
+            }
             let zeros = "[" + Array(repeating: "0", count: vector.count).joined(separator: ",") + "]"
             for bad in [
                 #"{"query": "x", "vector": [1, 2]}"#, #"{}"#, #"{"vector": "x"}"#, #"{"vector": [1, 2, 3]}"#,
                 #"{"vector": ["a"]}"#, #"{"vector": \#(zeros)}"#, #"{"vector": [true]}"#,
+                #"{"query": "x", "mode": "fast"}"#, #"{"query": "x", "efSearch": 0}"#,
+                #"{"query": "x", "efSearch": 100000}"#,
             ] {
                 let answer = try await app.send(.post, "/v1/search", body: bad)
                 #expect(answer.status == .badRequest, "\(bad)")

@@ -153,3 +153,65 @@ struct VectorsProjectionTests {
         #expect((try? VectorsProjection(snapshot: damaged))?.digest != full.digest)
     }
 }
+
+@Suite("Vectors projection with graphs")
+struct VectorsProjectionGraphTests {
+    /// 30 documents of 10 chunks each (dimension 16): past a threshold of 100 the tenant's index is a graph.
+    private func workload() -> EventScript {
+        var script = EventScript()
+        var generator = SeededGenerator(seed: 42)
+        for document in 0..<30 {
+            let id = "d\(document)"
+            script.upload(id)
+            script.start(id, attempt: 1)
+            for chunk in UInt32(0)..<10 {
+                script.chunk(id, attempt: 1, index: chunk, vector: randomUnitVector(16, &generator))
+            }
+            script.complete(id, attempt: 1, chunks: 10)
+        }
+        // A deletion after the switch: its chunks must never come back.
+        script.delete("d3")
+        return script
+    }
+
+    private func build(_ events: [ProjectedEvent]) -> VectorsProjection {
+        var vectors = VectorsProjection(exactThreshold: 100)
+        for event in events { vectors.apply(event) }
+        return vectors
+    }
+
+    @Test("past the threshold: modes agree on easy queries, deleted chunks never return, filters hold")
+    func graphSearch() throws {
+        let vectors = build(workload().events)
+        #expect(vectors.chunkCount == 290)
+        var generator = SeededGenerator(seed: 7)
+        var agreeing = 0
+        for _ in 0..<50 {
+            let query = randomUnitVector(16, &generator)
+            let exact = vectors.search(query: query, k: 10, tenant: "tenant-a", mode: .exact)
+            let approximate = vectors.search(query: query, k: 10, tenant: "tenant-a", mode: .approximate, efSearch: 200)
+            #expect(exact.count == 10 && approximate.count == 10)
+            #expect(!exact.contains { $0.documentId == "d3" } && !approximate.contains { $0.documentId == "d3" })
+            agreeing += Set(exact.map { $0.position }).intersection(approximate.map { $0.position }).count
+            let filtered = vectors.search(
+                query: query, k: 5, tenant: "tenant-a", documentIds: ["d7", "d3"], mode: .approximate)
+            #expect(filtered.count == 5 && filtered.allSatisfy { $0.documentId == "d7" })
+        }
+        // ef 200 over 290 vectors: the graph finds (nearly) every true neighbour.
+        #expect(Double(agreeing) / 500 >= 0.95)
+    }
+
+    @Test("a snapshot restores the graph: same digest, same answers, and the tail replays onto it identically")
+    func snapshotAndReplay() throws {
+        let events = workload().events
+        let middle = events.count * 2 / 3
+        let whole = build(events)
+        var restored = try VectorsProjection(snapshot: build(Array(events[..<middle])).snapshot())
+        for event in events[middle...] { restored.apply(event) }
+        #expect(restored.snapshot() == whole.snapshot())
+        let query = [Float](repeating: 0.25, count: 16)
+        #expect(
+            restored.search(query: query, k: 10, tenant: "tenant-a")
+                == whole.search(query: query, k: 10, tenant: "tenant-a"))
+    }
+}

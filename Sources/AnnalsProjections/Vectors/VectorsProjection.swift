@@ -1,5 +1,5 @@
 import AnnalsEvents
-import AnnalsVector
+public import AnnalsVector
 
 /// One search result: a chunk, its score, and where its text is in the log.
 public struct VectorHit: Sendable, Hashable {
@@ -49,13 +49,27 @@ public struct VectorChunk: Sendable, Hashable {
 /// leaves duplicates, and a failed attempt's chunks never become searchable. Whether an event belongs to the running
 /// attempt is decided by the same `JobStateMachine` the queue and the catalogue run.
 ///
-/// Vectors live in one `ExactIndex` per (tenant, embedder, dimension), keyed by the log position of the chunk event:
-/// a search scans only its tenant's vectors and never compares vectors of different embedders.
+/// Vectors live in one `AdaptiveIndex` per (tenant, embedder, dimension), keyed by the log position of the chunk
+/// event: a search looks only at its tenant's vectors and never compares vectors of different embedders. An index is
+/// a flat exact scan below ``exactThreshold`` vectors and an HNSW graph from then on; the graph is built
+/// deterministically (levels from a hash of the id, the switch in ascending id order at the same event), so a replay
+/// gives the same graph and the same digest as the run that wrote the log.
 public struct VectorsProjection: Projection {
     /// `vectors`.
     public static let name = "vectors"
-    /// Version 1.
-    public static let version: UInt32 = 1
+    /// Version 2: indexes are adaptive (flat, then HNSW) and snapshot as such. A version-1 snapshot is skipped and
+    /// the projection rebuilt by replay.
+    public static let version: UInt32 = 2
+
+    /// The default number of vectors per index below which searches scan every vector (exact and fast at that
+    /// size).
+    public static let exactThresholdDefault = AdaptiveIndex.exactThresholdDefault
+
+    /// The number of vectors at which an index becomes a graph; recorded in snapshots.
+    public let exactThreshold: Int
+    /// The graphs' construction settings. Part of the projection's definition: changing them changes the graph, so
+    /// it takes a new projection version.
+    public static let graphConfiguration = HNSWIndex.Configuration(m: 16, efConstruction: 200, efSearch: 64)
 
     struct IndexKey: Hashable, Comparable {
         var tenant: String
@@ -93,7 +107,7 @@ public struct VectorsProjection: Projection {
     /// Ids of deleted documents, so that late events cannot bring their chunks back.
     private var tombstones: Set<String> = []
     private var indexKeys: [IndexKey] = []
-    private var indexes: [ExactIndex] = []
+    private var indexes: [AdaptiveIndex] = []
     /// Derived: the number of each key's index.
     private var indexNumbers: [IndexKey: Int32] = [:]
     /// Derived: each tenant's index numbers.
@@ -105,8 +119,14 @@ public struct VectorsProjection: Projection {
     /// The number of `chunk.embedded` events whose vector could not be used (wrong length, NaN, bad dimension).
     public private(set) var malformedChunks: UInt64 = 0
 
-    /// An empty index.
-    public init() {}
+    /// An empty projection with the default threshold.
+    public init() { self.init(exactThreshold: Self.exactThresholdDefault) }
+
+    /// An empty projection whose indexes become graphs at `exactThreshold` vectors (tests use a small one).
+    public init(exactThreshold: Int) {
+        precondition(exactThreshold >= 0, "a negative threshold")
+        self.exactThreshold = exactThreshold
+    }
 
     /// The number of searchable chunks.
     public var chunkCount: Int { chunkRefs.count }
@@ -131,6 +151,9 @@ public struct VectorsProjection: Projection {
     /// more than one embedder has been used: scores of different embedders mean different things). `documentIds`
     /// restricts the search to those documents (of the tenant); an empty set finds nothing.
     ///
+    /// `mode` picks the exact scan or the graph for indexes large enough to have one (`auto`: the graph); `efSearch`
+    /// widens or narrows a graph search (nil: the configured 64).
+    ///
     /// Never throws: the answer is an empty list when `k <= 0`, when the tenant has no vectors of the query's
     /// dimension, when the query is all zeros (no direction), and when it holds NaN or an infinity (the caller
     /// validates queries it takes from clients; an embedder never makes such a vector).
@@ -139,7 +162,9 @@ public struct VectorsProjection: Projection {
         k: Int,
         tenant: String,
         documentIds: Set<String>? = nil,
-        embedder: String? = nil
+        embedder: String? = nil,
+        mode: AdaptiveIndex.SearchMode = .auto,
+        efSearch: Int? = nil
     ) -> [VectorHit] {
         guard query.allSatisfy(\.isFinite), query.contains(where: { $0 != 0 }) else { return [] }
         guard k > 0, let numbers = tenantIndexes[tenant] else { return [] }
@@ -177,7 +202,9 @@ public struct VectorsProjection: Projection {
             let key = indexKeys[Int(number)]
             guard key.dimension == query.count, embedder == nil || key.embedder == embedder else { continue }
             // Cannot throw: the dimension matches (checked above) and every value is finite (checked on entry).
-            merged += (try? indexes[Int(number)].search(query: query, k: k, filter: filter)) ?? []
+            merged +=
+                (try? indexes[Int(number)].search(
+                    query: query, k: k, mode: mode, efSearch: efSearch, filter: filter)) ?? []
         }
         merged.sort { $0.score > $1.score || ($0.score == $1.score && $0.id < $1.id) }
         return merged.prefix(k).compactMap { hit in
@@ -304,7 +331,9 @@ public struct VectorsProjection: Projection {
         if let number = indexNumbers[key] { return number }
         let number = Int32(indexes.count)
         // The dimension was checked against the same range by the attachment decoder.
-        indexes.append(try! ExactIndex(dimension: key.dimension))
+        indexes.append(
+            try! AdaptiveIndex(
+                dimension: key.dimension, exactThreshold: exactThreshold, configuration: Self.graphConfiguration))
         indexKeys.append(key)
         indexNumbers[key] = number
         tenantIndexes[key.tenant, default: []].append(number)
@@ -320,6 +349,7 @@ extension VectorsProjection {
     public func snapshot() -> [UInt8] {
         var writer = SnapshotWriter(capacity: 1024)
         writer.u32(Self.version)
+        writer.u64(UInt64(exactThreshold))
         writer.u64(ignoredEvents)
         writer.u64(malformedChunks)
         writer.count(tombstones.count)
@@ -367,6 +397,9 @@ extension VectorsProjection {
     public init(snapshot: [UInt8]) throws(ProjectionError) {
         var reader = SnapshotReader(snapshot, projection: Self.name)
         try reader.expectVersion(Self.version)
+        let threshold = try reader.u64()
+        guard threshold <= UInt64(Int32.max) else { throw reader.malformed("an exact threshold of \(threshold)") }
+        exactThreshold = Int(threshold)
         ignoredEvents = try reader.u64()
         malformedChunks = try reader.u64()
         let tombstoneCount = try reader.count(elementBytes: 4)
@@ -376,9 +409,10 @@ extension VectorsProjection {
             let tenant = try reader.string()
             let embedder = try reader.string()
             let bytes = try reader.byteArray()
-            let index: ExactIndex
+            let index: AdaptiveIndex
             do {
-                index = try ExactIndex(serialized: bytes)
+                index = try AdaptiveIndex(
+                    serialized: bytes, exactThreshold: exactThreshold, configuration: Self.graphConfiguration)
             } catch {
                 throw reader.malformed("an index: \(error.message)")
             }
