@@ -139,6 +139,7 @@ let package = Package(
             dependencies: [
                 "AnnalsLog",
                 "AnnalsEvents",
+                "AnnalsExtract",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -163,6 +164,7 @@ let package = Package(
         .testTarget(
             name: "AnnalsExtractTests",
             dependencies: ["AnnalsExtract", "AnnalsTesting", "CZlib"],
+            resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

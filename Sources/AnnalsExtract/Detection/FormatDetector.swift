@@ -48,6 +48,7 @@ public enum FormatDetector {
         switch DeclaredClaim.claim(declared) {
         case .none, .unknown:
             if content == .text { return verdict(textFormat, nil) }
+            if let format = binaryFormat(content) { return verdict(format, nil) }
             return verdict(nil, ExtractionError(.unsupportedType, "Annals does not accept \(detected)."))
         case .format(let format):
             guard content == .text else { return verdict(nil, mismatch) }
@@ -64,10 +65,19 @@ public enum FormatDetector {
             )
         case .content(let expected):
             guard content == expected else { return verdict(nil, mismatch) }
+            if let format = binaryFormat(content) { return verdict(format, nil) }
             return verdict(nil, ExtractionError(.unsupportedType, "Annals does not accept \(detected)."))
         case .binaryUnknown:
             guard content != .text else { return verdict(nil, mismatch) }
             return verdict(nil, ExtractionError(.unsupportedType, "Annals does not accept \(detected)."))
+        }
+    }
+
+    /// The format that extracts a recognised non-text content, when Annals has one.
+    private static func binaryFormat(_ content: DetectedContent) -> DocumentFormat? {
+        switch content {
+        case .pdf: .pdf
+        default: nil
         }
     }
 

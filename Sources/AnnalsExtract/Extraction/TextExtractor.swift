@@ -72,12 +72,16 @@ public struct TextExtractor: Sendable {
     private var sawText = false
 
     /// Creates an extractor for one document of `format`.
+    ///
+    /// A PDF cannot be read front to back (its cross-reference data sits at the end): for `.pdf`, ``feed(_:)``
+    /// throws `invalid_configuration`; read PDFs with ``PDFExtractor`` over a ``ByteSource``.
     public init(format: DocumentFormat, configuration: Configuration = Configuration()) {
         self.format = format
         self.configuration = configuration
         switch format {
         case .plainText: extractor = PlainTextExtractor()
         case .markdown: extractor = MarkdownExtractor()
+        case .pdf: extractor = RandomAccessFormatExtractor(format: format)
         }
     }
 
@@ -113,12 +117,15 @@ public struct TextExtractor: Sendable {
         return pieces
     }
 
-    /// Extracts a whole document held in memory.
+    /// Extracts a whole document held in memory (a PDF through ``PDFExtractor``).
     ///
-    /// - Throws: as ``feed(_:)`` and ``finish()``.
+    /// - Throws: as ``feed(_:)`` and ``finish()``, or as ``PDFExtractor`` for a PDF.
     public static func extract(
         _ bytes: some Collection<UInt8>, format: DocumentFormat, configuration: Configuration = Configuration()
     ) throws(ExtractionError) -> ExtractedText {
+        if format == .pdf {
+            return try PDFExtractor.extract(MemoryByteSource(Array(bytes)), configuration: configuration)
+        }
         var extractor = TextExtractor(format: format, configuration: configuration)
         var collector = ExtractedTextCollector()
         collector.add(try extractor.feed(bytes))
