@@ -1,8 +1,9 @@
 /// A document format Annals can extract text from, named by its media type.
 ///
-/// Only formats with an extractor are listed; a format that is recognised but not extracted yet (PDF, say) is a
+/// Only formats with an extractor are listed; a format that is recognised but not extracted yet (images, say) is a
 /// ``DetectedContent`` without a format. Adding a format means adding a case here, an extractor in
-/// ``TextExtractor``, and its signature or declared types in ``FormatDetector``.
+/// ``TextExtractor`` (or, for a format that needs random access, its own extractor such as ``PDFExtractor``), and
+/// its signature or declared types in ``FormatDetector``.
 public enum DocumentFormat: String, Sendable, CaseIterable {
     /// UTF-8 text, with or without a byte-order mark, any line endings.
     case plainText = "text/plain"
@@ -19,6 +20,9 @@ public enum DocumentFormat: String, Sendable, CaseIterable {
     /// A Word document (Office Open XML, `.docx`): a ZIP archive whose `word/document.xml` holds the text. Extracted
     /// by ``DOCXExtractor``, which needs random access to the archive, not by the streaming ``TextExtractor``.
     case docx = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    /// PDF, read with ``PDFExtractor`` (random access through a ``ByteSource``), not the streaming
+    /// ``TextExtractor``.
+    case pdf = "application/pdf"
 
     /// The media type, as recorded in `upload.received` and answered to clients.
     public var mediaType: String { rawValue }

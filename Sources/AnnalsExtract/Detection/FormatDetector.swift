@@ -78,6 +78,7 @@ public enum FormatDetector {
         case .none, .unknown:
             if content == .text { return verdict(inferredFormat(kind, filename: filename), nil) }
             if isDOCX(sniffed, filename: filename) { return verdict(.docx, nil) }
+            if let format = binaryFormat(content) { return verdict(format, nil) }
             return verdict(nil, ExtractionError(.unsupportedType, "Annals does not accept \(detected)."))
         case .format(.docx):
             // Declared as DOCX: any ZIP is taken as one (the extractor refuses it if it has no document part).
@@ -101,6 +102,7 @@ public enum FormatDetector {
         case .content(let expected):
             guard content == expected else { return verdict(nil, mismatch) }
             if isDOCX(sniffed, filename: filename) { return verdict(.docx, nil) }
+            if let format = binaryFormat(content) { return verdict(format, nil) }
             return verdict(nil, ExtractionError(.unsupportedType, "Annals does not accept \(detected)."))
         case .binaryUnknown:
             guard content != .text else { return verdict(nil, mismatch) }
@@ -167,6 +169,14 @@ public enum FormatDetector {
             wrapper: .gzip)
         detection.declaredMediaType = declared
         return detection
+    }
+
+    /// The format that extracts a recognised non-text content, when Annals has one.
+    private static func binaryFormat(_ content: DetectedContent) -> DocumentFormat? {
+        switch content {
+        case .pdf: .pdf
+        default: nil
+        }
     }
 
     private static func describe(_ sniffed: Sniffed) -> String {

@@ -74,6 +74,9 @@ public struct TextExtractor: Sendable {
     private var sawText = false
 
     /// Creates an extractor for one document of `format`, wrapped in `encoding`.
+    ///
+    /// PDF and DOCX cannot be read front to back (their indexes sit at the end): for them ``feed(_:)`` throws
+    /// `unsupported_type`; read them with ``PDFExtractor`` over a ``ByteSource`` and with ``DOCXExtractor``.
     public init(
         format: DocumentFormat, encoding: ContentEncoding = .identity, configuration: Configuration = Configuration()
     ) {
@@ -90,6 +93,7 @@ public struct TextExtractor: Sendable {
                 UTF8TokenizingExtractor(JSONTokenizer(isLines: true, depthMax: configuration.nestingDepthMax))
             case .csv: UTF8TokenizingExtractor(CSVTokenizer(columnsMax: configuration.csvColumnsMax))
             case .docx: RandomAccessOnlyExtractor(format: format, extractorName: "DOCXExtractor")
+            case .pdf: RandomAccessOnlyExtractor(format: format, extractorName: "PDFExtractor")
             }
         switch encoding {
         case .identity: extractor = inner
@@ -133,13 +137,16 @@ public struct TextExtractor: Sendable {
         return pieces
     }
 
-    /// Extracts a whole document held in memory.
+    /// Extracts a whole document held in memory (a PDF through ``PDFExtractor``).
     ///
-    /// - Throws: as ``feed(_:)`` and ``finish()``.
+    /// - Throws: as ``feed(_:)`` and ``finish()``, or as ``PDFExtractor`` for a PDF.
     public static func extract(
         _ bytes: some Collection<UInt8>, format: DocumentFormat, encoding: ContentEncoding = .identity,
         configuration: Configuration = Configuration()
     ) throws(ExtractionError) -> ExtractedText {
+        if format == .pdf, encoding == .identity {
+            return try PDFExtractor.extract(MemoryByteSource(Array(bytes)), configuration: configuration)
+        }
         var extractor = TextExtractor(format: format, encoding: encoding, configuration: configuration)
         var collector = ExtractedTextCollector()
         collector.add(try extractor.feed(bytes))

@@ -68,7 +68,8 @@ public final class BlobWriter {
     init(store: BlobStore) throws {
         self.store = store
         temporaryPath = store.root + "/tmp/" + UUID().uuidString
-        descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
+        // Read-write: the upload checks the end of the file (`tail`) before keeping it.
+        descriptor = open(temporaryPath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
         if descriptor < 0 { throw BlobWriter.ioError("creating a temporary blob", errno) }
     }
 
@@ -94,6 +95,25 @@ public final class BlobWriter {
             offset += written
         }
         size += bytes.count
+    }
+
+    /// The last `count` bytes written (fewer when the blob is shorter).
+    ///
+    /// - Throws: `ServiceError` `.internal` when the temporary file cannot be read.
+    public func tail(_ count: Int) throws -> [UInt8] {
+        let wanted = min(count, size)
+        var bytes = [UInt8](repeating: 0, count: wanted)
+        var done = 0
+        while done < wanted {
+            let got = bytes.withUnsafeMutableBytes { buffer in
+                // Sound: at most `wanted - done` bytes are written from offset `done` of a `wanted`-byte buffer.
+                pread(descriptor, buffer.baseAddress! + done, wanted - done, off_t(size - wanted + done))
+            }
+            if got < 0 && errno == EINTR { continue }
+            if got <= 0 { throw BlobWriter.ioError("reading back a blob", got < 0 ? errno : EIO) }
+            done += got
+        }
+        return bytes
     }
 
     /// Makes the blob durable and puts it in place; returns its key (SHA-256 hex) and size.

@@ -4,8 +4,8 @@ import Foundation
 /// Reads one document's text a bounded amount at a time, whatever its format and wrapping.
 ///
 /// Text formats stream: the blob is read a megabyte at a time through the format's extractor (and through gzip when
-/// the upload was gzip). DOCX needs random access (their indexes sit at the end of the file): they are read
-/// through windows of the blob, a page or a few paragraphs at a time; a gzip-wrapped DOCX is first inflated
+/// the upload was gzip). PDF and DOCX need random access (their indexes sit at the end of the file): they are read
+/// through windows of the blob, a page or a few paragraphs at a time; a gzip-wrapped PDF or DOCX is first inflated
 /// into a temporary file beside the blobs, within the same decompression limits, and that file is removed by
 /// ``close()``.
 ///
@@ -19,6 +19,7 @@ final class DocumentReader {
     /// extractors are mutated in place rather than copied out and back.
     private var handle: FileHandle?
     private var stream: TextExtractor?
+    private var pdf: PDFExtractor?
     private var docx: DOCXExtractor?
     private var finished = false
     private let configuration: TextExtractor.Configuration
@@ -30,7 +31,7 @@ final class DocumentReader {
     /// Opens the blob at `path`.
     ///
     /// - Throws: `ExtractionError`: `.malformed` when the blob cannot be read or the document's structure is
-    ///   broken; the limit codes when a gzip-wrapped DOCX inflates past them; `.unsupportedType` for a
+    ///   broken; the limit codes when a gzip-wrapped PDF or DOCX inflates past them; `.unsupportedType` for a
     ///   format or encoding this version does not know (an upload recorded by a newer version).
     init(
         path: String, mediaType: String, encoding: String, configuration: TextExtractor.Configuration,
@@ -44,14 +45,18 @@ final class DocumentReader {
         }
         self.configuration = configuration
         switch format {
-        case .docx:
+        case .pdf, .docx:
             var file = path
             if wrapping == .gzip {
                 file = try Self.inflate(path, into: scratchDirectory, configuration: configuration)
                 temporaryPath = file
             }
             do {
-                docx = try DOCXExtractor(path: file, configuration: configuration)
+                if format == .pdf {
+                    pdf = try PDFExtractor(source: try FileByteSource(path: file), configuration: configuration)
+                } else {
+                    docx = try DOCXExtractor(path: file, configuration: configuration)
+                }
             } catch {
                 if let temporaryPath { unlink(temporaryPath) }
                 throw error
@@ -99,6 +104,10 @@ final class DocumentReader {
             } else {
                 pieces = try stream!.feed(data)
             }
+        } else if pdf != nil {
+            // A page at a time; the extractor throws `no_text` from the last page when no page had text.
+            pieces = try pdf!.nextPage()
+            if pieces == nil { finished = true }
         } else if docx != nil {
             pieces = try docx!.next()
             if pieces == nil { finished = true }

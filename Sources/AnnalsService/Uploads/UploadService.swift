@@ -110,6 +110,14 @@ public struct UploadService: Sendable {
         if detection == nil {
             detection = try await check(request, prefix, documentId: documentId, filename: filename, complete: true)
         }
+        if detection?.content == .pdf, Self.endsWithZIPDirectory(try writer.tail(Self.zipTailBytes)) {
+            let detail =
+                "the PDF has a ZIP archive appended (a PDF/ZIP polyglot, readable as either); Annals refuses such files"
+            try await reject(
+                request, documentId: documentId, reason: .typeNotAllowed, size: writer.size, filename: filename,
+                detected: "application/pdf", detail: detail)
+            throw ServiceError(.unsupportedType, detail)
+        }
         let (sha256, size) = try writer.finish()
 
         // The same content for the same tenant is the same document, unless that one was deleted.
@@ -152,6 +160,25 @@ public struct UploadService: Sendable {
     }
 
     /// The idempotency key as stored in the log: scoped to the tenant, so tenants cannot collide.
+    /// The bytes at the end of a file that can hold a ZIP's end-of-central-directory record: the record's 22 bytes
+    /// and a comment of up to 65,535.
+    static let zipTailBytes = 22 + 65_535
+
+    /// Whether `tail` (the end of a file) holds a ZIP end-of-central-directory record whose comment runs to the end
+    /// of the file: then ZIP readers open the file as an archive, whatever its first bytes say.
+    static func endsWithZIPDirectory(_ tail: [UInt8]) -> Bool {
+        guard tail.count >= 22 else { return false }
+        var index = tail.count - 22
+        while index >= 0 {
+            if tail[index] == 0x50, tail[index + 1] == 0x4B, tail[index + 2] == 0x05, tail[index + 3] == 0x06 {
+                let commentLength = Int(tail[index + 20]) | Int(tail[index + 21]) << 8
+                if index + 22 + commentLength == tail.count { return true }
+            }
+            index -= 1
+        }
+        return false
+    }
+
     static func logKey(tenant: String, key: String) -> String { "upload:\(tenant):\(key)" }
 
     /// The earlier upload made with this key, if any.
