@@ -49,8 +49,11 @@ let package = Package(
             name: "AnnalsEmbedding",
             swiftSettings: swiftSettings
         ),
+        // C, because Swift has no per-function CPU targets: AVX2 and AVX-512 dot products chosen at run time.
+        .target(name: "CVectorKernels"),
         .target(
             name: "AnnalsVector",
+            dependencies: ["CVectorKernels"],
             swiftSettings: swiftSettings
         ),
 
@@ -100,6 +103,10 @@ let package = Package(
 
         // Support.
         .target(
+            name: "AnnalsBenchSupport",
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "AnnalsTesting",
             dependencies: ["AnnalsLog", "CLMDB"],
             swiftSettings: swiftSettings
@@ -138,6 +145,8 @@ let package = Package(
             dependencies: [
                 "AnnalsLog",
                 "AnnalsEvents",
+                "AnnalsVector",
+                "AnnalsBenchSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -172,6 +181,11 @@ let package = Package(
         .testTarget(
             name: "AnnalsVectorTests",
             dependencies: ["AnnalsVector", "AnnalsTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AnnalsBenchSupportTests",
+            dependencies: ["AnnalsBenchSupport", "AnnalsTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,4 +1,10 @@
+import CVectorKernels
+
 /// The inner loop of every exact search: dot products over contiguous Float32 storage.
+///
+/// `dot` is the definition and the portable kernel. Swift compiles it for its target's baseline (SSE2 on x86-64);
+/// `scores` and `batchScores` hand whole blocks to the AVX2 and AVX-512 kernels in `CVectorKernels` when the CPU
+/// has them, which add in exactly the same order, so a score has the same bits whichever kernel computed it.
 enum DotProduct {
     /// The dot product of the `count` floats at `a` and at `b`.
     ///
@@ -44,5 +50,50 @@ enum DotProduct {
     @inline(__always)
     private static func load8(_ pointer: UnsafePointer<Float>) -> SIMD8<Float> {
         UnsafeRawPointer(pointer).loadUnaligned(as: SIMD8<Float>.self)
+    }
+
+    /// `scores[v]` = the dot product of `query` with vector `v` of the `count` vectors stored one after another at
+    /// `vectors`, each `dimension` floats.
+    ///
+    /// The caller guarantees that `vectors` addresses `count × dimension` floats, `query` `dimension` floats and
+    /// `scores` room for `count`.
+    static func scores(
+        _ vectors: UnsafePointer<Float>, count: Int, dimension: Int, query: UnsafePointer<Float>,
+        into scores: UnsafeMutablePointer<Float>
+    ) {
+        if annals_kernels_scores(vectors, count, dimension, query, scores) != 0 { return }
+        for v in 0..<count { scores[v] = dot(vectors + v * dimension, query, count: dimension) }
+    }
+
+    /// `scores[q × count + v]` = the dot product of query `q` with vector `v`, for `queryCount` queries stored one
+    /// after another at `queries`.
+    ///
+    /// The caller guarantees that `vectors` addresses `count × dimension` floats, `queries` `queryCount ×
+    /// dimension` floats and `scores` room for `queryCount × count`.
+    static func batchScores(
+        _ vectors: UnsafePointer<Float>, count: Int, dimension: Int, queries: UnsafePointer<Float>,
+        queryCount: Int, into scores: UnsafeMutablePointer<Float>
+    ) {
+        if annals_kernels_scores_batch(vectors, count, dimension, queries, queryCount, scores) != 0 { return }
+        for q in 0..<queryCount {
+            for v in 0..<count {
+                scores[q * count + v] = dot(vectors + v * dimension, queries + q * dimension, count: dimension)
+            }
+        }
+    }
+
+    /// The kernel in use: `portable` (this file's), `avx2` or `avx512`. For benchmark reports.
+    static var kernel: String {
+        switch annals_kernels_level() {
+        case 2: "avx512"
+        case 1: "avx2"
+        default: "portable"
+        }
+    }
+
+    /// Caps the kernel at `level` (0 portable, 1 AVX2, 2 AVX-512), or lifts the cap with nil: for tests that compare
+    /// the kernels, and for measuring one against another. Every level gives the same scores.
+    static func capKernel(at level: Int?) {
+        annals_kernels_force_level(Int32(level ?? -1))
     }
 }
