@@ -112,6 +112,10 @@ let package = Package(
 
         // Support.
         .target(
+            name: "AnnalsBenchSupport",
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "AnnalsTesting",
             dependencies: ["AnnalsLog", "CLMDB"],
             swiftSettings: swiftSettings
@@ -154,6 +158,8 @@ let package = Package(
                 "AnnalsEvents",
                 "AnnalsExtract",
                 "AnnalsEmbedding",
+                "AnnalsVector",
+                "AnnalsBenchSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -189,6 +195,11 @@ let package = Package(
         .testTarget(
             name: "AnnalsVectorTests",
             dependencies: ["AnnalsVector", "AnnalsChecksum", "AnnalsTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AnnalsBenchSupportTests",
+            dependencies: ["AnnalsBenchSupport", "AnnalsTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

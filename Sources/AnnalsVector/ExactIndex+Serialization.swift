@@ -1,3 +1,5 @@
+import CAnnalsKernels
+
 // The byte format of a serialised `ExactIndex`, little-endian throughout:
 //
 // | offset | size | field |
@@ -84,6 +86,8 @@ extension ExactIndex {
         let valuesStart = header + 8 * count
         let valueCount = count * dimension
         let storage = [Float](unsafeUninitializedCapacity: valueCount) { buffer, initialised in
+            // Before the copy writes it, as `ExactIndex.growStorage` does and for the same reason.
+            annals_advise_huge_pages(buffer.baseAddress, buffer.count * MemoryLayout<Float>.stride)
             bytes.withUnsafeBytes { raw in
                 #if _endian(little)
                     // Sound: the length check above proves the source holds valueCount × 4 bytes from valuesStart,

@@ -21,6 +21,10 @@ struct TopK {
         heap.count < k || Self.isBetter(id, score, than: heap[0])
     }
 
+    /// Every score below this is rejected by `wouldAccept`: the worst kept score once `k` pairs are kept, minus
+    /// infinity before. A plain comparison with it lets a scan skip most candidates without touching the heap.
+    var threshold: Float { heap.count < k ? -.infinity : heap[0].score }
+
     /// Offers a candidate the caller has checked with `wouldAccept`.
     mutating func insert(id: UInt64, score: Float) {
         if heap.count < k {

@@ -1,3 +1,4 @@
+import AnnalsBenchSupport
 import AnnalsLog
 import ArgumentParser
 import Foundation

@@ -6,6 +6,8 @@ struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "annals-bench",
         abstract: "Benchmarks of Annals' components. Build with -c release before measuring.",
-        subcommands: [AppendBench.self, ScanBench.self, ChunkBench.self, PDFBench.self, CrashWriter.self]
+        subcommands: [
+            AppendBench.self, ScanBench.self, ChunkBench.self, PDFBench.self, VectorBench.self, CrashWriter.self,
+        ]
     )
 }

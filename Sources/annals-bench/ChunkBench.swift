@@ -1,3 +1,4 @@
+import AnnalsBenchSupport
 import AnnalsEmbedding
 import AnnalsExtract
 import ArgumentParser

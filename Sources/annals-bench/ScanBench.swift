@@ -1,3 +1,4 @@
+import AnnalsBenchSupport
 import AnnalsEvents
 import AnnalsLog
 import ArgumentParser

@@ -1,6 +1,9 @@
 #ifndef C_ANNALS_KERNELS_H
 #define C_ANNALS_KERNELS_H
 
+// The block kernels of exact scans (whole sets of vectors against one query or a batch).
+#include "block_kernels.h"
+
 // The inner loops of the vector indexes, in C for what Swift cannot do: choose the widest SIMD the CPU has at run
 // time (the Swift code is compiled for the baseline x86-64, SSE2, while the machines it runs on have AVX2 or
 // AVX-512), and prefetch memory.
