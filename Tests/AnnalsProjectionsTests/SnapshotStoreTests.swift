@@ -34,7 +34,7 @@ struct SnapshotStoreTests {
             let size = try FileManager.default.attributesOfItem(atPath: directory.child("snapshots/\(file.file)"))[
                 .size]
             #expect((size as? NSNumber)?.uint64Value == file.bytes)
-            #expect(file.version == 1)
+            #expect(file.version == ProjectionSet.projectionVersions[file.projection])
             #expect(file.digest.count == 64)
             #expect(SnapshotFile(checkpointSnapshot: file.checkpointSnapshot) == file)
         }

@@ -1,5 +1,6 @@
 public import AnnalsEmbedding
 public import Foundation
+import Synchronization
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking
@@ -215,21 +216,25 @@ public struct HTTPEmbedder: Embedder {
     ///
     /// The timeout is enforced here rather than by `URLSession` alone, because Foundation on Linux rounds request
     /// timeouts down to whole seconds (a 300 ms timeout fails at once); the session's own, rounded-up timeout
-    /// stays as a backstop.
+    /// stays as a backstop. The answer is whichever comes first, the response or the deadline, and the loser is
+    /// cancelled without being awaited: a request that is slow to notice its cancellation cannot hold the caller
+    /// past the deadline.
     private func send(_ request: URLRequest) async throws -> (Data, URLResponse) {
         let session = session
         let timeout = configuration.timeout
-        return try await withThrowingTaskGroup(of: (Data, URLResponse)?.self) { group in
-            group.addTask { try await session.data(for: request) }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                return nil
+        let race = Race<(Data, URLResponse)>()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                race.start(
+                    continuation,
+                    work: { try await session.data(for: request) },
+                    deadline: {
+                        try await Task.sleep(for: timeout)
+                        throw URLError(.timedOut)
+                    })
             }
-            defer { group.cancelAll() }
-            guard let first = try await group.next(), let answer = first else {
-                throw URLError(.timedOut)
-            }
-            return answer
+        } onCancel: {
+            race.finish(.failure(CancellationError()))
         }
     }
 
@@ -271,5 +276,61 @@ public struct HTTPEmbedder: Embedder {
         guard let value = response.value(forHTTPHeaderField: "Retry-After"), let seconds = Double(value), seconds >= 0
         else { return nil }
         return .milliseconds(Int64(min(seconds, 3600) * 1000))
+    }
+}
+
+/// The first of two tasks to finish answers a continuation; the other is cancelled and not awaited.
+///
+/// `@unchecked Sendable` is sound: every field is guarded by the mutex.
+private final class Race<Value: Sendable>: @unchecked Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<Value, any Error>?
+        var tasks: [Task<Void, Never>] = []
+        var result: Result<Value, any Error>?
+    }
+
+    private let state = Mutex(State())
+
+    func start(
+        _ continuation: CheckedContinuation<Value, any Error>,
+        work: @escaping @Sendable () async throws -> Value,
+        deadline: @escaping @Sendable () async throws -> Value
+    ) {
+        let early = state.withLock { state -> Result<Value, any Error>? in
+            if let result = state.result { return result }
+            state.continuation = continuation
+            return nil
+        }
+        if let early {
+            // Cancelled before it started.
+            continuation.resume(with: early)
+            return
+        }
+        let tasks = [work, deadline].map { body in
+            Task { [self] in
+                do {
+                    finish(.success(try await body()))
+                } catch {
+                    finish(.failure(error))
+                }
+            }
+        }
+        let finished = state.withLock { state -> Bool in
+            state.tasks = tasks
+            return state.result != nil
+        }
+        if finished { tasks.forEach { $0.cancel() } }
+    }
+
+    func finish(_ result: Result<Value, any Error>) {
+        let (continuation, tasks) = state.withLock {
+            state -> (CheckedContinuation<Value, any Error>?, [Task<Void, Never>]) in
+            guard state.result == nil else { return (nil, []) }
+            state.result = result
+            defer { state.continuation = nil }
+            return (state.continuation, state.tasks)
+        }
+        tasks.forEach { $0.cancel() }
+        continuation?.resume(with: result)
     }
 }
