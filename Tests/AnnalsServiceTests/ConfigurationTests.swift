@@ -123,3 +123,19 @@ struct EmbedderSettingsTests {
         }
     }
 }
+
+@Suite("Extraction limit settings")
+struct ExtractionLimitSettingsTests {
+    @Test("the limits reach the extraction configuration; out-of-range values are refused")
+    func limits() throws {
+        let configuration = try ServiceConfiguration.load(
+            file: nil, environment: ["ANNALS_COMPRESSION_RATIO_MAX": "50"],
+            flags: ["extracted-text-bytes-max": "1000", "decompressed-bytes-max": "2000"])
+        #expect(configuration.extraction.textBytesMax == 1000)
+        #expect(configuration.extraction.decompressedBytesMax == 2000)
+        #expect(configuration.extraction.compressionRatioMax == 50)
+        #expect(throws: ConfigurationError.self) {
+            try ServiceConfiguration.load(file: nil, environment: [:], flags: ["compression-ratio-max": "1"])
+        }
+    }
+}

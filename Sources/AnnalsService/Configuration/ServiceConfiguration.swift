@@ -1,3 +1,4 @@
+public import AnnalsExtract
 import Foundation
 
 /// Every setting of the service, with its default. `docs/CONFIGURATION.md` documents each one; the names of the
@@ -54,6 +55,20 @@ public struct ServiceConfiguration: Sendable, Equatable {
     public var embedderTimeout: Duration = .seconds(30)
     /// Retries of one HTTP embedder request before the job attempt fails (the queue then retries the job).
     public var embedderRetries: Int = 2
+    /// The most text one document may yield; beyond it the attempt fails with `too_large`.
+    public var extractedTextBytesMax: Int = TextExtractor.Configuration.textBytesMaxDefault
+    /// The most bytes decompression may yield for one document; beyond it, `decompressed_too_large`.
+    public var decompressedBytesMax: Int = TextExtractor.Configuration.decompressedBytesMaxDefault
+    /// The most decompressed bytes per compressed byte; beyond it, `compression_ratio`.
+    public var compressionRatioMax: Int = TextExtractor.Configuration.compressionRatioMaxDefault
+
+    /// The extraction limits these settings give.
+    public var extraction: TextExtractor.Configuration {
+        TextExtractor.Configuration(
+            textBytesMax: extractedTextBytesMax, decompressedBytesMax: decompressedBytesMax,
+            compressionRatioMax: compressionRatioMax)
+    }
+
     /// The time limit of processing one document (one attempt); past it the attempt fails with `time_limit`.
     public var processingTimeMax: Duration = .seconds(1800)
 
@@ -75,7 +90,7 @@ public struct ServiceConfiguration: Sendable, Equatable {
         "embedding-dimension", "chunk-batch-count-max", "checkpoint-events", "checkpoint-interval-seconds",
         "checkpoints-kept", "queue-depth-max", "search-results-max", "embedder", "embedder-url", "embedder-model",
         "embedder-api-key-variable", "embedder-batch-size", "embedder-timeout-seconds", "embedder-retries",
-        "processing-time-max-seconds",
+        "processing-time-max-seconds", "extracted-text-bytes-max", "decompressed-bytes-max", "compression-ratio-max",
     ]
 
     /// Sets the setting `name` from its text form.
@@ -133,6 +148,9 @@ public struct ServiceConfiguration: Sendable, Equatable {
         case "embedder-timeout-seconds": embedderTimeout = try seconds(0.001...3600)
         case "embedder-retries": embedderRetries = try integer(0...10)
         case "processing-time-max-seconds": processingTimeMax = try seconds(1...86400)
+        case "extracted-text-bytes-max": extractedTextBytesMax = try integer(1...(1 << 40))
+        case "decompressed-bytes-max": decompressedBytesMax = try integer(1...(1 << 40))
+        case "compression-ratio-max": compressionRatioMax = try integer(2...1_000_000)
         default:
             throw ConfigurationError(
                 "\(source): unknown setting '\(name)'; known settings: \(Self.settingNames.joined(separator: ", "))")
