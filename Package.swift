@@ -213,7 +213,7 @@ let package = Package(
         .testTarget(
             name: "AnnalsServiceTests",
             dependencies: [
-                "AnnalsService", "AnnalsProjections", "AnnalsLog", "AnnalsEvents", "AnnalsTesting",
+                "AnnalsService", "AnnalsProjections", "AnnalsLog", "AnnalsEvents", "AnnalsExtract", "AnnalsTesting",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: swiftSettings

@@ -1,3 +1,4 @@
+import AnnalsExtract
 import AnnalsService
 import AnnalsTesting
 import Foundation
