@@ -51,7 +51,8 @@ public struct VectorChunk: Sendable, Hashable {
 ///
 /// Vectors live in one `AdaptiveIndex` per (tenant, embedder, dimension), keyed by the log position of the chunk
 /// event: a search looks only at its tenant's vectors and never compares vectors of different embedders. An index is
-/// a flat exact scan below ``exactThreshold`` vectors and an HNSW graph from then on; the graph is built
+/// a flat exact scan below ``exactThreshold`` vectors (by default always: see ``exactThresholdDefault``) and an HNSW
+/// graph from then on; the graph is built
 /// deterministically (levels from a hash of the id, the switch in ascending id order at the same event), so a replay
 /// gives the same graph and the same digest as the run that wrote the log.
 public struct VectorsProjection: Projection {
@@ -61,9 +62,14 @@ public struct VectorsProjection: Projection {
     /// the projection rebuilt by replay.
     public static let version: UInt32 = 2
 
-    /// The default number of vectors per index below which searches scan every vector (exact and fast at that
-    /// size).
-    public static let exactThresholdDefault = AdaptiveIndex.exactThresholdDefault
+    /// The default number of vectors per index at which it becomes an HNSW graph: never, for now.
+    ///
+    /// Graphs are built on the apply path: every vector added past the threshold is a graph insertion (about a
+    /// millisecond at 384 dimensions), under the engine's write lock. A document of a million chunks then holds the
+    /// engine, and every reader, for tens of minutes, and caps ingestion at about a thousand chunks a second. Until
+    /// graphs are built off that path, the service keeps exact indexes (exact, and tens of milliseconds per query
+    /// at a few hundred thousand vectors); `init(exactThreshold:)` turns graphs on, as the tests do.
+    public static let exactThresholdDefault = Int(Int32.max)
 
     /// The number of vectors at which an index becomes a graph; recorded in snapshots.
     public let exactThreshold: Int
