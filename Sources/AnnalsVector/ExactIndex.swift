@@ -222,16 +222,6 @@ public struct ExactIndex: VectorIndex {
         return top.sorted()
     }
 
-    /// Checks the dimension and values of a vector or query before it is used.
-    func check(_ vector: [Float], what: String) throws(VectorError) {
-        guard vector.count == dimension else {
-            throw VectorError(
-                .dimensionMismatch, "the \(what) has \(vector.count) values; the index holds dimension \(dimension)")
-        }
-        if let index = vector.firstIndex(where: { !$0.isFinite }) {
-            throw VectorError(.nonFiniteValue, "value \(index) of the \(what) is \(vector[index])")
-        }
-    }
 }
 
 extension ExactIndex {

@@ -33,3 +33,19 @@ public protocol VectorIndex: Sendable {
     func search(query: [Float], k: Int, filter: ((UInt64) -> Bool)?) throws(VectorError)
         -> [(id: UInt64, score: Float)]
 }
+
+extension VectorIndex {
+    /// Checks the dimension and values of a vector or query before an index uses it.
+    ///
+    /// - Throws: `.dimensionMismatch` when its length is not `dimension`; `.nonFiniteValue` naming the first NaN
+    ///   or infinity.
+    func check(_ vector: [Float], what: String) throws(VectorError) {
+        guard vector.count == dimension else {
+            throw VectorError(
+                .dimensionMismatch, "the \(what) has \(vector.count) values; the index holds dimension \(dimension)")
+        }
+        if let index = vector.firstIndex(where: { !$0.isFinite }) {
+            throw VectorError(.nonFiniteValue, "value \(index) of the \(what) is \(vector[index])")
+        }
+    }
+}

@@ -213,13 +213,25 @@ struct PDFDocument: Sendable {
         guard offset >= 0 && offset < source.size else {
             throw ExtractionError(.malformed, "An object offset lies outside the file.", byteOffset: offset)
         }
+        let (depthMax, elementsMax) = (configuration.nestingDepthMax, configuration.pdfObjectsMax)
+        return try parseGrowingWindow(at: offset) { (lexer) throws(PDFSyntaxError) in
+            try Self.parseIndirect(&lexer, depthMax: depthMax, elementsMax: elementsMax)
+        }
+    }
+
+    /// Runs `parse` over a window of the file at `offset`, widening the window fourfold (up to `objectBytesMax`)
+    /// each time the parser needs more bytes than the window holds.
+    ///
+    /// - Throws: `malformed` for an object larger than `objectBytesMax`; the parser's own failures.
+    private func parseGrowingWindow<Value>(
+        at offset: Int, _ parse: (inout PDFLexer) throws(PDFSyntaxError) -> Value
+    ) throws(ExtractionError) -> Value {
         var windowBytes = Self.objectWindowBytes
         while true {
             let bytes = try source.read(offset: offset, count: windowBytes)
             var lexer = PDFLexer(bytes: bytes, isComplete: offset + bytes.count >= source.size, baseOffset: offset)
             do {
-                return try Self.parseIndirect(
-                    &lexer, depthMax: configuration.nestingDepthMax, elementsMax: configuration.pdfObjectsMax)
+                return try parse(&lexer)
             } catch {
                 switch error {
                 case .needMore:
@@ -264,25 +276,9 @@ struct PDFDocument: Sendable {
 
     /// Parses a direct object (a trailer dictionary) at `offset`.
     func parseDirectObject(at offset: Int) throws(ExtractionError) -> PDFObject {
-        var windowBytes = Self.objectWindowBytes
-        while true {
-            let bytes = try source.read(offset: offset, count: windowBytes)
-            var lexer = PDFLexer(bytes: bytes, isComplete: offset + bytes.count >= source.size, baseOffset: offset)
-            do {
-                return try PDFObjectParser.parseValue(
-                    &lexer, depthMax: configuration.nestingDepthMax, elementsMax: configuration.pdfObjectsMax)
-            } catch {
-                switch error {
-                case .needMore:
-                    guard windowBytes < Self.objectBytesMax else {
-                        throw ExtractionError(
-                            .malformed, "An object is larger than \(Self.objectBytesMax) bytes.", byteOffset: offset)
-                    }
-                    windowBytes *= 4
-                case .failed(let failure):
-                    throw failure
-                }
-            }
+        let (depthMax, elementsMax) = (configuration.nestingDepthMax, configuration.pdfObjectsMax)
+        return try parseGrowingWindow(at: offset) { (lexer) throws(PDFSyntaxError) in
+            try PDFObjectParser.parseValue(&lexer, depthMax: depthMax, elementsMax: elementsMax)
         }
     }
 

@@ -207,13 +207,4 @@ public struct HNSWIndex: VectorIndex {
         if !isKnownUniquelyReferenced(&graph) { graph = graph.copy() }
     }
 
-    func check(_ vector: [Float], what: String) throws(VectorError) {
-        guard vector.count == dimension else {
-            throw VectorError(
-                .dimensionMismatch, "the \(what) has \(vector.count) values; the index holds dimension \(dimension)")
-        }
-        if let index = vector.firstIndex(where: { !$0.isFinite }) {
-            throw VectorError(.nonFiniteValue, "value \(index) of the \(what) is \(vector[index])")
-        }
-    }
 }
