@@ -1,3 +1,5 @@
+public import AnnalsVector
+
 /// Every projection at one log position: what the engine maintains, the checkpointer snapshots and recovery restores.
 public struct ProjectionSet: Sendable {
     /// The document catalogue.
@@ -26,10 +28,14 @@ public struct ProjectionSet: Sendable {
         KeysProjection.name: KeysProjection.version,
     ]
 
-    /// Every projection empty, at position 0.
-    public init() {
+    /// Every projection empty, at position 0, with the vectors in memory.
+    public init() { self.init(vectorBacking: .memory) }
+
+    /// Every projection empty, at position 0, with the vectors in `vectorBacking`.
+    public init(vectorBacking: VectorArena.Backing) {
         self.init(
-            documents: DocumentsProjection(), queue: QueueProjection(), vectors: VectorsProjection(),
+            documents: DocumentsProjection(), queue: QueueProjection(),
+            vectors: VectorsProjection(backing: vectorBacking),
             metrics: MetricsProjection(), keys: KeysProjection(), appliedPosition: 0)
     }
 
@@ -85,14 +91,14 @@ public struct ProjectionSet: Sendable {
         return SHA256Hex.of(Array(text.utf8))
     }
 
-    /// Each projection's canonical snapshot bytes, by name, in `projectionNames` order.
-    func snapshots() -> [(name: String, version: UInt32, bytes: [UInt8])] {
+    /// Each projection's canonical snapshot payload, by name, in `projectionNames` order.
+    func snapshots() -> [(name: String, version: UInt32, payload: SnapshotPayload)] {
         [
-            (DocumentsProjection.name, DocumentsProjection.version, documents.snapshot()),
-            (QueueProjection.name, QueueProjection.version, queue.snapshot()),
-            (VectorsProjection.name, VectorsProjection.version, vectors.snapshot()),
-            (MetricsProjection.name, MetricsProjection.version, metrics.snapshot()),
-            (KeysProjection.name, KeysProjection.version, keys.snapshot()),
+            (DocumentsProjection.name, DocumentsProjection.version, SnapshotPayload(documents.snapshot())),
+            (QueueProjection.name, QueueProjection.version, SnapshotPayload(queue.snapshot())),
+            (VectorsProjection.name, VectorsProjection.version, vectors.snapshotPayload()),
+            (MetricsProjection.name, MetricsProjection.version, SnapshotPayload(metrics.snapshot())),
+            (KeysProjection.name, KeysProjection.version, SnapshotPayload(keys.snapshot())),
         ]
     }
 }

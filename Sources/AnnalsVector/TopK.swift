@@ -2,13 +2,13 @@
 ///
 /// "Better" means a higher score, or an equal score and a lower id: the id breaks ties so that results never depend
 /// on the order in which candidates were offered.
-struct TopK {
+public struct TopK: Sendable {
     /// How many pairs are kept.
-    let k: Int
+    public let k: Int
     private var heap: [(id: UInt64, score: Float)] = []
 
     /// Creates an empty selection of at most `k` pairs; `k` must be positive.
-    init(k: Int) {
+    public init(k: Int) {
         precondition(k > 0, "TopK needs a positive k")
         self.k = k
         heap.reserveCapacity(k)
@@ -17,16 +17,16 @@ struct TopK {
     /// Whether a candidate with this score and id would be kept if offered now. Cheap, so the caller can skip the
     /// filter for candidates that would be dropped anyway.
     @inline(__always)
-    func wouldAccept(id: UInt64, score: Float) -> Bool {
+    public func wouldAccept(id: UInt64, score: Float) -> Bool {
         heap.count < k || Self.isBetter(id, score, than: heap[0])
     }
 
     /// Every score below this is rejected by `wouldAccept`: the worst kept score once `k` pairs are kept, minus
     /// infinity before. A plain comparison with it lets a scan skip most candidates without touching the heap.
-    var threshold: Float { heap.count < k ? -.infinity : heap[0].score }
+    public var threshold: Float { heap.count < k ? -.infinity : heap[0].score }
 
     /// Offers a candidate the caller has checked with `wouldAccept`.
-    mutating func insert(id: UInt64, score: Float) {
+    public mutating func insert(id: UInt64, score: Float) {
         if heap.count < k {
             heap.append((id, score))
             siftUp(heap.count - 1)
@@ -37,7 +37,7 @@ struct TopK {
     }
 
     /// The kept pairs, best first.
-    func sorted() -> [(id: UInt64, score: Float)] {
+    public func sorted() -> [(id: UInt64, score: Float)] {
         heap.sorted { Self.isBetter($0.id, $0.score, than: $1) }
     }
 

@@ -12,6 +12,7 @@ public struct VectorError: Error, Sendable, Equatable, CustomStringConvertible {
             case capacityExceeded = "capacity_exceeded"
             case malformedSnapshot = "malformed_snapshot"
             case invalidConfiguration = "invalid_configuration"
+            case storage
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -32,6 +33,9 @@ public struct VectorError: Error, Sendable, Equatable, CustomStringConvertible {
         /// An index configuration is out of range (for example an HNSW `m` below 2 or an `efSearch` below 1). Fix
         /// the configuration.
         public static let invalidConfiguration = Code(.invalidConfiguration)
+        /// A file-backed `VectorArena` could not create, grow, map or read its file (the message has `errno`'s
+        /// text): the directory is missing or not writable, or the disk is full.
+        public static let storage = Code(.storage)
 
         /// The code's stable name, for example `dimension_mismatch`.
         public var description: String { base.rawValue }

@@ -148,7 +148,7 @@ struct VectorsProjectionTests {
             #expect(
                 restored.search(query: query, k: 7, tenant: tenant) == full.search(query: query, k: 7, tenant: tenant))
         }
-        var damaged = full.snapshot()
+        var damaged = try full.snapshot()
         damaged[damaged.count / 2] ^= 0xFF
         #expect((try? VectorsProjection(snapshot: damaged))?.digest != full.digest)
     }
@@ -208,7 +208,7 @@ struct VectorsProjectionGraphTests {
         let whole = build(events)
         var restored = try VectorsProjection(snapshot: build(Array(events[..<middle])).snapshot())
         for event in events[middle...] { restored.apply(event) }
-        #expect(restored.snapshot() == whole.snapshot())
+        #expect(try restored.snapshot() == whole.snapshot())
         let query = [Float](repeating: 0.25, count: 16)
         #expect(
             restored.search(query: query, k: 10, tenant: "tenant-a")

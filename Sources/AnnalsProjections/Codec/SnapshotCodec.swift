@@ -55,6 +55,15 @@ struct SnapshotWriter {
         for value in values { integer(value.bitPattern) }
     }
 
+    /// `values` without a count in front (the reader knows it): one copy on a little-endian machine.
+    mutating func integers<T: FixedWidthInteger>(_ values: [T]) {
+        #if _endian(little)
+            values.withUnsafeBytes { bytes.append(contentsOf: $0) }
+        #else
+            for value in values { integer(value) }
+        #endif
+    }
+
     private mutating func integer<T: FixedWidthInteger>(_ value: T) {
         withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
     }
@@ -160,6 +169,27 @@ struct SnapshotReader {
         for _ in 0..<count { values.append(Float(bitPattern: try integer())) }
         return values
     }
+
+    /// `count` integers written by `SnapshotWriter.integers(_:)`.
+    mutating func integers<T: FixedWidthInteger>(_ count: Int, of: T.Type = T.self) throws(ProjectionError) -> [T] {
+        let size = MemoryLayout<T>.size
+        guard count >= 0, count <= (bytes.count - offset) / size else {
+            throw malformed("\(count) values do not fit in the \(bytes.count - offset) bytes left")
+        }
+        let start = offset
+        offset += count * size
+        return [T](unsafeUninitializedCapacity: count) { buffer, initialised in
+            bytes.withUnsafeBytes { raw in
+                for index in 0..<count {
+                    buffer[index] = T(littleEndian: raw.loadUnaligned(fromByteOffset: start + index * size, as: T.self))
+                }
+            }
+            initialised = count
+        }
+    }
+
+    /// The bytes not read yet.
+    var remaining: ArraySlice<UInt8> { bytes[offset...] }
 
     private func need(_ count: Int) throws(ProjectionError) {
         guard count >= 0, bytes.count - offset >= count else {

@@ -1,5 +1,6 @@
 import AnnalsEvents
 public import AnnalsLog
+public import AnnalsVector
 public import Logging
 import Synchronization
 
@@ -19,7 +20,7 @@ public final class ProjectionEngine: @unchecked Sendable {
     private let log: any EventLog
     private let logger: Logger
     private let lock = ReadWriteLock()
-    private var set = ProjectionSet()
+    private var set: ProjectionSet
     private var skipped: UInt64 = 0
     private var failed: (any Error)?
     private let waiters = Mutex(WaitState())
@@ -38,10 +39,12 @@ public final class ProjectionEngine: @unchecked Sendable {
         var waiting: [Int: Waiter] = [:]
     }
 
-    /// An engine over `log`, with every projection empty at position 0 until `restore(_:)`.
-    public init(log: any EventLog, logger: Logger) {
+    /// An engine over `log`, with every projection empty at position 0 until `restore(_:)`, keeping vectors in
+    /// `vectorBacking` (the service: a file, so that they need no memory of the process's own).
+    public init(log: any EventLog, logger: Logger, vectorBacking: VectorArena.Backing = .memory) {
         self.log = log
         self.logger = logger
+        self.set = ProjectionSet(vectorBacking: vectorBacking)
     }
 
     /// Replaces the projections with `set` (restored from snapshots); the next catch-up continues after

@@ -25,30 +25,109 @@ enum FileIO {
         if mkdir(path, 0o755) != 0 && errno != EEXIST { throw storageError("cannot create directory", path) }
     }
 
-    /// Writes `parts` to a new file at `path`, replacing any, and fsyncs it before closing.
-    static func writeDurably(_ path: String, _ parts: [[UInt8]]) throws(ProjectionError) {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw storageError("cannot create", path) }
-        var failure: ProjectionError?
-        outer: for part in parts {
+    /// A new file written front to back, fsynced before it is closed; removed when abandoned.
+    final class DurableWriter {
+        let path: String
+        private var fd: Int32
+
+        /// Creates (or truncates) `path`.
+        init(_ path: String) throws(ProjectionError) {
+            self.path = path
+            fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw storageError("cannot create", path) }
+        }
+
+        deinit { if fd >= 0 { close(fd) } }
+
+        func write(_ bytes: [UInt8]) throws(ProjectionError) {
+            var failure: ProjectionError?
+            bytes.withUnsafeBytes { raw in
+                do throws(ProjectionError) { try write(raw) } catch { failure = error }
+            }
+            if let failure { throw failure }
+        }
+
+        func write(_ raw: UnsafeRawBufferPointer) throws(ProjectionError) {
             var offset = 0
-            while offset < part.count {
-                let written = part.withUnsafeBytes { raw in
-                    write(fd, raw.baseAddress! + offset, raw.count - offset)
-                }
+            while offset < raw.count {
+                let written = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
                 if written < 0 {
                     if errno == EINTR { continue }
-                    failure = storageError("cannot write", path)
-                    break outer
+                    throw storageError("cannot write", path)
                 }
                 offset += written
             }
         }
-        if failure == nil && fsync(fd) != 0 { failure = storageError("cannot fsync", path) }
-        if close(fd) != 0 && failure == nil { failure = storageError("cannot close", path) }
-        if let failure {
+
+        /// fsyncs and closes the file.
+        func finish() throws(ProjectionError) {
+            if fsync(fd) != 0 { throw storageError("cannot fsync", path) }
+            let result = close(fd)
+            fd = -1
+            if result != 0 { throw storageError("cannot close", path) }
+        }
+
+        /// Closes and removes the file, after a failure.
+        func abandon() {
+            if fd >= 0 { close(fd) }
+            fd = -1
             unlink(path)
-            throw failure
+        }
+    }
+
+    /// A file read front to back.
+    final class Reader {
+        let path: String
+        let file: String
+        /// The file's size when it was opened.
+        let size: Int
+        private let fd: Int32
+
+        init(_ path: String, file: String) throws(ProjectionError) {
+            self.path = path
+            self.file = file
+            fd = open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw storageError("cannot open", path, file: file) }
+            var status = stat()
+            guard fstat(fd, &status) == 0 else {
+                close(fd)
+                throw storageError("cannot stat", path, file: file)
+            }
+            size = Int(status.st_size)
+        }
+
+        deinit { close(fd) }
+
+        /// Fills `buffer` from the current offset; throws when the file ends first.
+        func read(into buffer: UnsafeMutableRawBufferPointer) throws(ProjectionError) {
+            var offset = 0
+            while offset < buffer.count {
+                let count = Glibc.read(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                if count < 0 {
+                    if errno == EINTR { continue }
+                    throw storageError("cannot read", path, file: file)
+                }
+                guard count > 0 else {
+                    throw ProjectionError(.malformedSnapshot, "\(path) ends early", file: file)
+                }
+                offset += count
+            }
+        }
+
+        /// The next `count` bytes.
+        func read(_ count: Int) throws(ProjectionError) -> [UInt8] {
+            var failure: ProjectionError?
+            let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialised in
+                do throws(ProjectionError) {
+                    try read(into: UnsafeMutableRawBufferPointer(buffer))
+                    initialised = count
+                } catch {
+                    failure = error
+                    initialised = 0
+                }
+            }
+            if let failure { throw failure }
+            return bytes
         }
     }
 
@@ -66,38 +145,6 @@ enum FileIO {
 
     static func removeFile(_ path: String) throws(ProjectionError) {
         guard unlink(path) == 0 || errno == ENOENT else { throw storageError("cannot remove", path) }
-    }
-
-    /// The whole file at `path`, refusing files larger than `bytesMax`.
-    static func readFile(_ path: String, file: String, bytesMax: Int) throws(ProjectionError) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw storageError("cannot open", path, file: file) }
-        defer { close(fd) }
-        var status = stat()
-        guard fstat(fd, &status) == 0 else { throw storageError("cannot stat", path, file: file) }
-        let size = Int(status.st_size)
-        guard size <= bytesMax else {
-            throw ProjectionError(
-                .malformedSnapshot, "\(path) holds \(size) bytes, more than the \(bytesMax) a snapshot may",
-                file: file)
-        }
-        var failure: ProjectionError?
-        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, initialised in
-            var offset = 0
-            while offset < size {
-                let count = read(fd, buffer.baseAddress! + offset, size - offset)
-                if count < 0 {
-                    if errno == EINTR { continue }
-                    failure = storageError("cannot read", path, file: file)
-                    break
-                }
-                if count == 0 { break }
-                offset += count
-            }
-            initialised = offset
-        }
-        if let failure { throw failure }
-        return bytes
     }
 
     /// The names of the entries of a directory; empty when it does not exist.

@@ -1,4 +1,6 @@
 public import AnnalsEvents
+public import AnnalsVector
+import Crypto
 
 /// One projection's snapshot file on disk, as recorded in `checkpoint.written`.
 public struct SnapshotFile: Sendable, Hashable {
@@ -56,13 +58,74 @@ public struct EncodedSnapshot: Sendable {
     /// The log position the state reflects.
     public var position: UInt64
     /// The canonical state bytes.
-    public var payload: [UInt8]
+    public var payload: SnapshotPayload
 
     /// Creates an encoded snapshot.
-    public init(projection: String, version: UInt32, position: UInt64, payload: [UInt8]) {
+    public init(projection: String, version: UInt32, position: UInt64, payload: SnapshotPayload) {
         self.projection = projection
         self.version = version
         self.position = position
         self.payload = payload
+    }
+
+    /// Creates an encoded snapshot of bytes in memory.
+    public init(projection: String, version: UInt32, position: UInt64, payload: [UInt8]) {
+        self.init(projection: projection, version: version, position: position, payload: SnapshotPayload(payload))
+    }
+}
+
+/// A projection's canonical snapshot bytes: a head in memory, then vectors read from arenas as they are written.
+///
+/// The vectors projection's state is mostly vectors, held in `VectorArena`s outside the heap; copying them into one
+/// array to write a snapshot would need memory for all of them at once. A payload instead refers to the arenas'
+/// prefixes (append-only, so they do not change while the file is written after the engine's lock is released).
+public struct SnapshotPayload: Sendable {
+    /// The bytes in memory (every projection's whole state but the vectors).
+    public var head: [UInt8]
+    /// The vectors that follow the head, arena after arena.
+    public var tail: [VectorArena.Prefix]
+
+    /// A payload of bytes in memory only.
+    public init(_ bytes: [UInt8]) {
+        head = bytes
+        tail = []
+    }
+
+    /// A payload of a head and arena prefixes.
+    public init(head: [UInt8], tail: [VectorArena.Prefix]) {
+        self.head = head
+        self.tail = tail
+    }
+
+    /// The payload's length in bytes.
+    public var count: Int { tail.reduce(head.count) { $0 + $1.byteCount } }
+
+    /// Calls `body` with the payload's bytes, in order, in blocks.
+    ///
+    /// - Throws: `ProjectionError` with code `.storage` when an arena's file cannot be read; what `body` throws.
+    public func forEachBlock(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        try head.withUnsafeBytes { try body($0) }
+        for prefix in tail {
+            do {
+                try prefix.forEachBlock(body)
+            } catch let error as VectorError {
+                throw ProjectionError(.storage, "reading vectors for a snapshot: \(error.message)")
+            }
+        }
+    }
+
+    /// The lowercase hex SHA-256 of the payload (the state digest).
+    public func sha256Hex() throws -> String {
+        var hasher = SHA256()
+        try forEachBlock { hasher.update(bufferPointer: $0) }
+        return SHA256Hex.hex(hasher.finalize())
+    }
+
+    /// The whole payload in one array (tests, digests of small states).
+    public func bytes() throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(count)
+        try forEachBlock { bytes.append(contentsOf: $0) }
+        return bytes
     }
 }

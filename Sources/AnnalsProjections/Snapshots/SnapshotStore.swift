@@ -1,3 +1,4 @@
+public import AnnalsVector
 import Crypto
 
 /// Snapshot files of the projections in one directory (`DATA/snapshots`), one file per projection and position,
@@ -33,12 +34,16 @@ public struct SnapshotStore: Sendable {
 
     /// The directory holding the files.
     public let directory: String
+    /// Where restored vectors are kept (see `VectorArena.Backing`).
+    public let vectorBacking: VectorArena.Backing
 
-    /// A store over `directory`, which is created if missing (its parent must exist).
+    /// A store over `directory`, which is created if missing (its parent must exist); restored vectors go to
+    /// `vectorBacking`.
     ///
     /// - Throws: `ProjectionError` with code `.storage` when the directory cannot be created.
-    public init(directory: String) throws(ProjectionError) {
+    public init(directory: String, vectorBacking: VectorArena.Backing = .memory) throws(ProjectionError) {
         self.directory = directory
+        self.vectorBacking = vectorBacking
         try FileIO.makeDirectory(directory)
     }
 
@@ -56,7 +61,7 @@ public struct SnapshotStore: Sendable {
         set.snapshots().map { snapshot in
             EncodedSnapshot(
                 projection: snapshot.name, version: snapshot.version, position: set.appliedPosition,
-                payload: snapshot.bytes)
+                payload: snapshot.payload)
         }
     }
 
@@ -77,7 +82,12 @@ public struct SnapshotStore: Sendable {
         for snapshot in snapshots {
             let name = Self.fileName(projection: snapshot.projection, position: snapshot.position)
             try Self.checkPlainName(name)
-            let payloadDigest = SHA256.hash(data: snapshot.payload)
+            // The payload is read twice (its digest goes in the header): once to hash, once to write. Its vectors
+            // come from arena prefixes, which appends after them do not change.
+            var payloadHasher = SHA256()
+            try Self.blocks(snapshot.payload) { payloadHasher.update(bufferPointer: $0) }
+            let payloadDigest = payloadHasher.finalize()
+            let payloadCount = snapshot.payload.count
             var header = SnapshotWriter(capacity: Self.headerBytes + snapshot.projection.utf8.count)
             let nameBytes = Array(snapshot.projection.utf8)
             for byte in Self.magic { header.u8(byte) }
@@ -87,25 +97,48 @@ public struct SnapshotStore: Sendable {
             header.u8(UInt8(truncatingIfNeeded: nameBytes.count >> 8))
             header.u32(snapshot.version)
             header.u64(snapshot.position)
-            header.u64(UInt64(snapshot.payload.count))
+            header.u64(UInt64(payloadCount))
             for byte in payloadDigest { header.u8(byte) }
             for byte in nameBytes { header.u8(byte) }
             var fileHasher = SHA256()
             fileHasher.update(data: header.bytes)
-            fileHasher.update(data: snapshot.payload)
             let path = self.path(name)
             let temporary = path + Self.temporarySuffix
-            try FileIO.writeDurably(temporary, [header.bytes, snapshot.payload])
+            let file = try FileIO.DurableWriter(temporary)
+            do {
+                try file.write(header.bytes)
+                try Self.blocks(snapshot.payload) { block in
+                    fileHasher.update(bufferPointer: block)
+                    try file.write(block)
+                }
+                try file.finish()
+            } catch {
+                file.abandon()
+                throw error
+            }
             try FileIO.renameFile(temporary, path)
             files.append(
                 SnapshotFile(
                     projection: snapshot.projection, version: snapshot.version, file: name,
                     digest: SHA256Hex.hex(fileHasher.finalize()),
-                    bytes: UInt64(header.bytes.count + snapshot.payload.count),
+                    bytes: UInt64(header.bytes.count + payloadCount),
                     stateDigest: SHA256Hex.hex(payloadDigest)))
         }
         try FileIO.syncDirectory(directory)
         return files
+    }
+
+    /// Calls `body` with `payload`'s blocks; errors other than `ProjectionError` (an arena's file) become `.storage`.
+    private static func blocks(
+        _ payload: SnapshotPayload, _ body: (UnsafeRawBufferPointer) throws -> Void
+    ) throws(ProjectionError) {
+        do {
+            try payload.forEachBlock(body)
+        } catch let error as ProjectionError {
+            throw error
+        } catch {
+            throw ProjectionError(.storage, "writing a snapshot: \(error)")
+        }
     }
 
     /// Reads, checks and decodes every projection's snapshot at `position`, as a checkpoint listed them.
@@ -128,8 +161,11 @@ public struct SnapshotStore: Sendable {
         let documents = try DocumentsProjection(
             snapshot: payload(DocumentsProjection.name, version: DocumentsProjection.version))
         let queue = try QueueProjection(snapshot: payload(QueueProjection.name, version: QueueProjection.version))
-        let vectors = try VectorsProjection(
-            snapshot: payload(VectorsProjection.name, version: VectorsProjection.version))
+        guard let vectorsEntry = expected.first(where: { $0.projection == VectorsProjection.name }) else {
+            throw ProjectionError(
+                .missingSnapshot, "the checkpoint at \(position) lists no snapshot of \(VectorsProjection.name)")
+        }
+        let vectors = try loadVectors(vectorsEntry, position: position)
         let metrics = try MetricsProjection(
             snapshot: payload(MetricsProjection.name, version: MetricsProjection.version))
         let keys = try KeysProjection(snapshot: payload(KeysProjection.name, version: KeysProjection.version))
@@ -193,59 +229,194 @@ public struct SnapshotStore: Sendable {
         }
     }
 
+    /// Opens a snapshot file and checks its header against the checkpoint's entry; the payload is then read
+    /// through the returned stream, which hashes what it reads, and `finish()` checks the digests.
+    private func openPayload(
+        _ entry: SnapshotFile, projection: String, version: UInt32, position: UInt64
+    ) throws(ProjectionError) -> PayloadStream {
+        let file = entry.file
+        guard entry.version == version else {
+            throw ProjectionError(
+                .versionMismatch,
+                "snapshot \(file): written by \(projection) version \(entry.version); this build has \(version)",
+                file: file)
+        }
+        try Self.checkPlainName(file)
+        let reader = try FileIO.Reader(path(file), file: file)
+        let stream = PayloadStream(reader: reader, entry: entry)
+        guard UInt64(reader.size) == entry.bytes else {
+            throw stream.error(.digestMismatch, "\(reader.size) bytes, the checkpoint recorded \(entry.bytes)")
+        }
+        guard reader.size <= Self.fileBytesMax else {
+            throw stream.error(.malformedSnapshot, "\(reader.size) bytes, more than a snapshot may hold")
+        }
+        // A header that fails a check is reported as a digest mismatch when the file's digest differs too: the file
+        // is damaged, whatever the first damaged byte happens to be.
+        do throws(ProjectionError) {
+            guard reader.size >= Self.headerBytes else {
+                throw stream.error(.malformedSnapshot, "shorter than a header")
+            }
+            let header = try stream.read(Self.headerBytes)
+            guard header[0..<8].elementsEqual(Self.magic) else {
+                throw stream.error(.malformedSnapshot, "not a snapshot file (bad magic)")
+            }
+            func load<T: FixedWidthInteger>(_ offset: Int, as: T.Type) -> T {
+                header.withUnsafeBytes { T(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: T.self)) }
+            }
+            let format = load(8, as: UInt16.self)
+            guard format == Self.formatVersion else {
+                throw stream.error(.versionMismatch, "file format \(format); this build reads \(Self.formatVersion)")
+            }
+            let nameLength = Int(load(10, as: UInt16.self))
+            let fileVersion = load(12, as: UInt32.self)
+            let filePosition = load(16, as: UInt64.self)
+            let payloadLength = load(24, as: UInt64.self)
+            guard UInt64(reader.size - Self.headerBytes) >= UInt64(nameLength),
+                payloadLength == UInt64(reader.size - Self.headerBytes - nameLength)
+            else { throw stream.error(.malformedSnapshot, "the header's lengths do not add up to the file's size") }
+            let fileProjection = String(decoding: try stream.read(nameLength), as: UTF8.self)
+            guard fileProjection == projection, filePosition == position else {
+                throw stream.error(
+                    .positionMismatch,
+                    "holds \(fileProjection) at position \(filePosition), expected \(projection) at \(position)")
+            }
+            guard fileVersion == version else {
+                throw stream.error(
+                    .versionMismatch, "written by \(projection) version \(fileVersion); this build has \(version)")
+            }
+            stream.startPayload(recordedDigest: Array(header[32..<64]), count: Int(payloadLength))
+        } catch {
+            try stream.finishAfter(error)
+        }
+        return stream
+    }
+
+    /// Reads a whole (small) payload and checks its digests before it is decoded.
     private func readPayload(
         _ entry: SnapshotFile, projection: String, version: UInt32, position: UInt64
     ) throws(ProjectionError) -> [UInt8] {
-        let file = entry.file
-        func error(_ code: ProjectionError.Code, _ message: String) -> ProjectionError {
-            ProjectionError(code, "snapshot \(file): \(message)", file: file)
+        let stream = try openPayload(entry, projection: projection, version: version, position: position)
+        let payload = try stream.read(stream.payloadLeft)
+        try stream.finish()
+        return payload
+    }
+
+    /// Restores the vectors projection straight from its file: the head is read into memory, the vectors are
+    /// copied block by block into arenas of `vectorBacking`, and the digests are checked once everything is read.
+    private func loadVectors(_ entry: SnapshotFile, position: UInt64) throws(ProjectionError) -> VectorsProjection {
+        let stream = try openPayload(
+            entry, projection: VectorsProjection.name, version: VectorsProjection.version, position: position)
+        do throws(ProjectionError) {
+            guard stream.payloadLeft >= 8 else { throw stream.error(.malformedSnapshot, "the payload is too short") }
+            let length = try stream.read(8).withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+            guard length <= UInt64(stream.payloadLeft) else {
+                throw stream.error(.malformedSnapshot, "a head of \(length) bytes in a shorter payload")
+            }
+            let head = try stream.read(Int(length))
+            let vectors = try VectorsProjection(head: head, backing: vectorBacking) {
+                (count, sink) throws(ProjectionError) in
+                guard count <= stream.payloadLeft else {
+                    throw stream.error(.malformedSnapshot, "the vectors end early")
+                }
+                try stream.stream(count, into: sink)
+            }
+            try stream.finish()
+            return vectors
+        } catch {
+            try stream.finishAfter(error)
         }
-        guard entry.version == version else {
-            throw error(
-                .versionMismatch, "written by \(projection) version \(entry.version); this build has \(version)")
+    }
+}
+
+/// A snapshot file being read: hashes what it reads (the whole file, and the payload apart) and checks both digests
+/// at the end.
+private final class PayloadStream {
+    static let blockBytes = 4 << 20
+    let reader: FileIO.Reader
+    let entry: SnapshotFile
+    private var fileHasher = SHA256()
+    private var payloadHasher = SHA256()
+    private var inPayload = false
+    private var recordedPayloadDigest: [UInt8] = []
+    /// The payload bytes not read yet.
+    private(set) var payloadLeft = 0
+    private var read = 0
+
+    init(reader: FileIO.Reader, entry: SnapshotFile) {
+        self.reader = reader
+        self.entry = entry
+    }
+
+    func error(_ code: ProjectionError.Code, _ message: String) -> ProjectionError {
+        ProjectionError(code, "snapshot \(entry.file): \(message)", file: entry.file)
+    }
+
+    func startPayload(recordedDigest: [UInt8], count: Int) {
+        inPayload = true
+        recordedPayloadDigest = recordedDigest
+        payloadLeft = count
+    }
+
+    func read(_ count: Int) throws(ProjectionError) -> [UInt8] {
+        let bytes = try reader.read(count)
+        bytes.withUnsafeBytes { account($0) }
+        return bytes
+    }
+
+    /// Reads `count` bytes in blocks and hands each to `sink`.
+    func stream(
+        _ count: Int, into sink: (UnsafeRawBufferPointer) throws(ProjectionError) -> Void
+    ) throws(ProjectionError) {
+        guard count > 0 else { return }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: min(count, Self.blockBytes), alignment: 64)
+        defer { buffer.deallocate() }
+        var left = count
+        while left > 0 {
+            let block = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<min(left, buffer.count)])
+            try reader.read(into: block)
+            account(UnsafeRawBufferPointer(block))
+            try sink(UnsafeRawBufferPointer(block))
+            left -= block.count
         }
-        try Self.checkPlainName(file)
-        let bytes = try FileIO.readFile(path(file), file: file, bytesMax: Self.fileBytesMax)
-        guard UInt64(bytes.count) == entry.bytes else {
-            throw error(.digestMismatch, "\(bytes.count) bytes, the checkpoint recorded \(entry.bytes)")
+    }
+
+    private func account(_ bytes: UnsafeRawBufferPointer) {
+        fileHasher.update(bufferPointer: bytes)
+        if inPayload {
+            payloadHasher.update(bufferPointer: bytes)
+            payloadLeft -= bytes.count
         }
-        let fileDigest = SHA256Hex.hex(SHA256.hash(data: bytes))
+        read += bytes.count
+    }
+
+    /// Checks that the whole file was read and that both digests are the recorded ones.
+    func finish() throws(ProjectionError) {
+        let fileDigest = SHA256Hex.hex(fileHasher.finalize())
         guard fileDigest == entry.digest else {
             throw error(.digestMismatch, "SHA-256 \(fileDigest), the checkpoint recorded \(entry.digest)")
         }
-        guard bytes.count >= Self.headerBytes, bytes[0..<8].elementsEqual(Self.magic) else {
-            throw error(.malformedSnapshot, "not a snapshot file (bad magic)")
-        }
-        func load<T: FixedWidthInteger>(_ offset: Int, as: T.Type) -> T {
-            bytes.withUnsafeBytes { T(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: T.self)) }
-        }
-        let format = load(8, as: UInt16.self)
-        guard format == Self.formatVersion else {
-            throw error(.versionMismatch, "file format \(format); this build reads \(Self.formatVersion)")
-        }
-        let nameLength = Int(load(10, as: UInt16.self))
-        let fileVersion = load(12, as: UInt32.self)
-        let filePosition = load(16, as: UInt64.self)
-        let payloadLength = load(24, as: UInt64.self)
-        guard UInt64(bytes.count - Self.headerBytes) >= UInt64(nameLength),
-            payloadLength == UInt64(bytes.count - Self.headerBytes - nameLength)
-        else { throw error(.malformedSnapshot, "the header's lengths do not add up to the file's size") }
-        let nameEnd = Self.headerBytes + nameLength
-        let fileProjection = String(decoding: bytes[Self.headerBytes..<nameEnd], as: UTF8.self)
-        guard fileProjection == projection, filePosition == position else {
-            throw error(
-                .positionMismatch,
-                "holds \(fileProjection) at position \(filePosition), expected \(projection) at \(position)")
-        }
-        guard fileVersion == version else {
-            throw error(.versionMismatch, "written by \(projection) version \(fileVersion); this build has \(version)")
-        }
-        let payload = Array(bytes[nameEnd...])
-        let payloadHash = SHA256.hash(data: payload)
+        guard payloadLeft == 0 else { throw error(.malformedSnapshot, "\(payloadLeft) bytes after the state") }
+        let payloadHash = Array(payloadHasher.finalize())
         let payloadDigest = SHA256Hex.hex(payloadHash)
-        guard bytes[32..<64].elementsEqual(payloadHash), payloadDigest == entry.stateDigest else {
+        guard payloadHash == recordedPayloadDigest, payloadDigest == entry.stateDigest else {
             throw error(.digestMismatch, "the payload's SHA-256 is \(payloadDigest), recorded \(entry.stateDigest)")
         }
-        return payload
+    }
+
+    /// After `failure` while reading: reads the rest of the file and throws a digest mismatch when the file is
+    /// damaged (its digest differs from the recorded one), else `failure`.
+    func finishAfter(_ failure: ProjectionError) throws(ProjectionError) -> Never {
+        inPayload = false
+        do throws(ProjectionError) {
+            let left = reader.size - read
+            if left > 0 { try stream(left) { _ throws(ProjectionError) in } }
+        } catch {
+            throw failure
+        }
+        let fileDigest = SHA256Hex.hex(fileHasher.finalize())
+        if fileDigest != entry.digest {
+            throw error(.digestMismatch, "SHA-256 \(fileDigest), the checkpoint recorded \(entry.digest)")
+        }
+        throw failure
     }
 }

@@ -43,113 +43,159 @@ public struct VectorChunk: Sendable, Hashable {
 
 /// The vector index: the chunks of each document's completed attempt, searchable per tenant.
 ///
-/// `chunk.embedded` events are buffered per document while their attempt runs; `document.completed` for that
-/// attempt replaces the document's previous chunks with the buffered ones, and a failed, abandoned or dead-lettered
-/// attempt drops its buffer. Chunk ids are deterministic (the document and the chunk index), so a redone job never
-/// leaves duplicates, and a failed attempt's chunks never become searchable. Whether an event belongs to the running
-/// attempt is decided by the same `JobStateMachine` the queue and the catalogue run.
+/// `chunk.embedded` events are collected per document while their attempt runs; `document.completed` for that
+/// attempt replaces the document's previous chunks with them, and a failed, abandoned or dead-lettered attempt drops
+/// them. Chunk ids are deterministic (the document and the chunk index), so a redone job never leaves duplicates, and
+/// a failed attempt's chunks never become searchable. Whether an event belongs to the running attempt is decided by
+/// the same `JobStateMachine` the queue and the catalogue run.
 ///
-/// Vectors live in one `AdaptiveIndex` per (tenant, embedder, dimension), keyed by the log position of the chunk
-/// event: a search looks only at its tenant's vectors and never compares vectors of different embedders. An index is
-/// a flat exact scan below ``exactThreshold`` vectors (by default always: see ``exactThresholdDefault``) and an HNSW
-/// graph from then on; the graph is built
-/// deterministically (levels from a hash of the id, the switch in ascending id order at the same event), so a replay
-/// gives the same graph and the same digest as the run that wrote the log.
+/// Vectors live in one *space* per (tenant, embedder, dimension): a search looks only at its tenant's vectors and
+/// never compares vectors of different embedders. A space keeps its vectors in a `VectorArena`, outside the heap
+/// (in an unlinked file for the service: see `VectorArena.Backing`), in slots numbered in the order their events
+/// came; the heap holds 17 bytes per slot (the chunk event's position, the document, the chunk index, the state)
+/// and 8 per stored chunk. A chunk's vector is written to the arena when its event applies, so an attempt's pending
+/// chunks take no heap either, and completing an attempt only flips the states of its slots. Slots of failed
+/// attempts, replaced chunks and deleted documents are dead; once they are a quarter of a space (and at least
+/// ``compactionDeadSlotsMin``), the space is compacted. Every step is a function of the events alone, so a replay
+/// lays out the slots exactly as the run that wrote the log did.
+///
+/// A space is scanned exactly below ``exactThreshold`` live vectors (by default always: see
+/// ``exactThresholdDefault``) and gets an HNSW graph from then on; the graph is built deterministically (levels from
+/// a hash of the id, the switch in ascending id order at the same event), so a replay gives the same graph and the
+/// same digest as the run that wrote the log.
+///
+/// The arenas are shared between copies of a projection as long as only one of them appends; a copy that appends
+/// after another did first copies its arena (so copies behave as values).
 public struct VectorsProjection: Projection {
     /// `vectors`.
     public static let name = "vectors"
-    /// Version 2: indexes are adaptive (flat, then HNSW) and snapshot as such. A version-1 snapshot is skipped and
-    /// the projection rebuilt by replay.
-    public static let version: UInt32 = 2
+    /// Version 3: vectors in arenas by slot, with the slot tables in the snapshot. Snapshots of versions 1 and 2 are
+    /// skipped and the projection rebuilt by replay.
+    public static let version: UInt32 = 3
 
-    /// The default number of vectors per index at which it becomes an HNSW graph: never, for now.
+    /// The default number of live vectors per space at which it gets an HNSW graph: never, for now.
     ///
     /// Graphs are built on the apply path: every vector added past the threshold is a graph insertion (about a
     /// millisecond at 384 dimensions), under the engine's write lock. A document of a million chunks then holds the
     /// engine, and every reader, for tens of minutes, and caps ingestion at about a thousand chunks a second. Until
-    /// graphs are built off that path, the service keeps exact indexes (exact, and tens of milliseconds per query
+    /// graphs are built off that path, the service keeps exact scans (exact, and tens of milliseconds per query
     /// at a few hundred thousand vectors); `init(exactThreshold:)` turns graphs on, as the tests do.
     public static let exactThresholdDefault = Int(Int32.max)
 
-    /// The number of vectors at which an index becomes a graph; recorded in snapshots.
+    /// A space is compacted when its dead slots are at least this many and at least a quarter of its slots.
+    public static let compactionDeadSlotsMin = 1024
+
+    /// The number of live vectors at which a space gets a graph; recorded in snapshots.
     public let exactThreshold: Int
+    /// Where new arenas keep their vectors. Not part of the state: a snapshot restores into any backing.
+    public let backing: VectorArena.Backing
     /// The graphs' construction settings. Part of the projection's definition: changing them changes the graph, so
     /// it takes a new projection version.
     public static let graphConfiguration = HNSWIndex.Configuration(m: 16, efConstruction: 200, efSearch: 64)
 
-    struct IndexKey: Hashable, Comparable {
+    struct SpaceKey: Hashable {
         var tenant: String
         var embedder: String
         var dimension: Int
-
-        static func < (a: IndexKey, b: IndexKey) -> Bool {
-            (a.tenant, a.embedder, a.dimension) < (b.tenant, b.embedder, b.dimension)
-        }
     }
 
-    struct PendingChunk {
-        var position: UInt64
-        var embedder: String
-        var vector: [Float]
+    /// A slot's state.
+    enum SlotState: UInt8 {
+        /// Written by a running attempt, not searchable yet.
+        case pending = 0
+        /// Searchable.
+        case live = 1
+        /// Of a failed attempt, replaced or deleted; removed by the next compaction.
+        case dead = 2
     }
 
-    struct StoredChunk {
-        var chunkIndex: UInt32
-        var position: UInt64
-        /// The number of the index holding the vector, in `indexKeys` and `indexes`.
-        var index: Int32
+    /// A chunk's place: its space and slot.
+    struct SlotRef: Hashable {
+        var space: UInt32
+        var slot: UInt32
+    }
+
+    struct Space {
+        var key: SpaceKey
+        var arena: VectorArena
+        /// The slots of `arena` this copy owns; the arena may hold more when another copy appended.
+        var slots: Int { positions.count }
+        var positions: [UInt64] = []
+        var documents: [UInt32] = []
+        var chunkIndexes: [UInt32] = []
+        var states: [UInt8] = []
+        var live = 0
+        var dead = 0
+        var graph: HNSWIndex?
     }
 
     struct DocumentState {
         var tenant: String
+        var ordinal: UInt32
         var job: JobStateMachine
-        /// The running attempt's chunks by chunk index; nil while no attempt runs.
-        var pending: [UInt32: PendingChunk]?
+        /// The running attempt's chunks in event order (a chunk index may repeat: the last wins); nil while no
+        /// attempt runs.
+        var pending: [SlotRef]?
         /// The completed attempt's chunks, by chunk index.
-        var chunks: [StoredChunk] = []
+        var chunks: [SlotRef] = []
     }
 
     private var documents: [String: DocumentState] = [:]
+    /// Every document id ever uploaded, by ordinal (the slot tables refer to documents by ordinal).
+    private var documentIds: [String] = []
     /// Ids of deleted documents, so that late events cannot bring their chunks back.
     private var tombstones: Set<String> = []
-    private var indexKeys: [IndexKey] = []
-    private var indexes: [AdaptiveIndex] = []
-    /// Derived: the number of each key's index.
-    private var indexNumbers: [IndexKey: Int32] = [:]
-    /// Derived: each tenant's index numbers.
-    private var tenantIndexes: [String: [Int32]] = [:]
-    /// Derived: the document and chunk index of every searchable chunk, by position.
-    private var chunkRefs: [UInt64: (documentId: String, chunkIndex: UInt32)] = [:]
+    private var spaces: [Space] = []
+    /// Derived: the number of each key's space.
+    private var spaceNumbers: [SpaceKey: UInt32] = [:]
+    /// Derived: each tenant's space numbers.
+    private var tenantSpaces: [String: [UInt32]] = [:]
     /// The number of events that named a document but did not apply (unknown document, stale attempt, duplicate).
     public private(set) var ignoredEvents: UInt64 = 0
     /// The number of `chunk.embedded` events whose vector could not be used (wrong length, NaN, bad dimension).
     public private(set) var malformedChunks: UInt64 = 0
 
-    /// An empty projection with the default threshold.
+    /// An empty projection with the default threshold, its vectors in memory.
     public init() { self.init(exactThreshold: Self.exactThresholdDefault) }
 
-    /// An empty projection whose indexes become graphs at `exactThreshold` vectors (tests use a small one).
-    public init(exactThreshold: Int) {
+    /// An empty projection whose spaces get graphs at `exactThreshold` live vectors (tests use a small one), and
+    /// whose vectors live in `backing`.
+    public init(exactThreshold: Int, backing: VectorArena.Backing = .memory) {
         precondition(exactThreshold >= 0, "a negative threshold")
         self.exactThreshold = exactThreshold
+        self.backing = backing
+    }
+
+    /// An empty projection with the default threshold, its vectors in `backing`.
+    public init(backing: VectorArena.Backing) {
+        self.init(exactThreshold: Self.exactThresholdDefault, backing: backing)
     }
 
     /// The number of searchable chunks.
-    public var chunkCount: Int { chunkRefs.count }
+    public var chunkCount: Int { spaces.reduce(0) { $0 + $1.live } }
+
+    /// The number of vectors held, pending and dead ones included, and their bytes in the arenas.
+    public var storedVectors: (count: Int, bytes: Int) {
+        spaces.reduce((0, 0)) { total, space in
+            (total.0 + space.slots, total.1 + space.slots * space.key.dimension * MemoryLayout<Float>.stride)
+        }
+    }
 
     /// The searchable chunks of `documentId`, by chunk index; empty for an unknown, deleted or unprocessed document.
     public func chunks(of documentId: String) -> [VectorChunk] {
         guard let document = documents[documentId] else { return [] }
-        return document.chunks.map { chunk in
-            let key = indexKeys[Int(chunk.index)]
+        return document.chunks.map { ref in
+            let space = spaces[Int(ref.space)]
             return VectorChunk(
-                chunkIndex: chunk.chunkIndex, position: chunk.position, embedder: key.embedder,
-                dimension: key.dimension)
+                chunkIndex: space.chunkIndexes[Int(ref.slot)], position: space.positions[Int(ref.slot)],
+                embedder: space.key.embedder, dimension: space.key.dimension)
         }
     }
 
     /// Filters that leave at most this many chunks are scored chunk by chunk, not by scanning the index.
     static let directScoringChunksMax = 4096
+    /// The vectors scored per kernel call in a scan: their scores (4 KiB) stay in the L1 cache.
+    static let scoreBlockCount = 1024
 
     /// The `k` chunks of `tenant` most similar to `query`, best first (equal scores by ascending position).
     ///
@@ -157,7 +203,7 @@ public struct VectorsProjection: Projection {
     /// more than one embedder has been used: scores of different embedders mean different things). `documentIds`
     /// restricts the search to those documents (of the tenant); an empty set finds nothing.
     ///
-    /// `mode` picks the exact scan or the graph for indexes large enough to have one (`auto`: the graph); `efSearch`
+    /// `mode` picks the exact scan or the graph for spaces large enough to have one (`auto`: the graph); `efSearch`
     /// widens or narrows a graph search (nil: the configured 64).
     ///
     /// Never throws: the answer is an empty list when `k <= 0`, when the tenant has no vectors of the query's
@@ -173,49 +219,115 @@ public struct VectorsProjection: Projection {
         efSearch: Int? = nil
     ) -> [VectorHit] {
         guard query.allSatisfy(\.isFinite), query.contains(where: { $0 != 0 }) else { return [] }
-        guard k > 0, let numbers = tenantIndexes[tenant] else { return [] }
-        var allowed: Set<UInt64>?
+        guard k > 0, let numbers = tenantSpaces[tenant] else { return [] }
+        func matches(_ number: UInt32) -> Bool {
+            let key = spaces[Int(number)].key
+            return key.dimension == query.count && (embedder == nil || key.embedder == embedder)
+        }
+        var allowed: [UInt32: Set<UInt32>]?
         if let documentIds {
-            var chunks: [(position: UInt64, index: Int)] = []
+            var refs: [SlotRef] = []
             for id in documentIds {
                 guard let document = documents[id], document.tenant == tenant else { continue }
-                for chunk in document.chunks { chunks.append((chunk.position, Int(chunk.index))) }
+                refs += document.chunks.filter { matches($0.space) }
             }
-            guard !chunks.isEmpty else { return [] }
-            // A selective filter scores its few chunks directly instead of scanning the tenant's whole index.
-            if chunks.count <= Self.directScoringChunksMax {
-                var scored: [(id: UInt64, score: Float)] = []
-                for chunk in chunks {
-                    let key = indexKeys[chunk.index]
-                    guard key.dimension == query.count, embedder == nil || key.embedder == embedder,
-                        let score = indexes[chunk.index].score(id: chunk.position, query: query)
-                    else { continue }
-                    scored.append((chunk.position, score))
+            guard !refs.isEmpty else { return [] }
+            // A selective filter scores its few chunks directly instead of scanning the tenant's whole space.
+            if refs.count <= Self.directScoringChunksMax {
+                var scored: [(ref: SlotRef, position: UInt64, score: Float)] = []
+                query.withUnsafeBufferPointer { probe in
+                    for ref in refs {
+                        let space = spaces[Int(ref.space)]
+                        let score = space.arena.score(Int(ref.slot), query: probe.baseAddress!)
+                        guard !score.isNaN else { continue }
+                        scored.append((ref, space.positions[Int(ref.slot)], score))
+                    }
                 }
-                scored.sort { $0.score > $1.score || ($0.score == $1.score && $0.id < $1.id) }
-                return scored.prefix(k).compactMap { hit in
-                    guard let ref = chunkRefs[hit.id] else { return nil }
-                    return VectorHit(
-                        documentId: ref.documentId, chunkIndex: ref.chunkIndex, position: hit.id, score: hit.score)
+                scored.sort { $0.score > $1.score || ($0.score == $1.score && $0.position < $1.position) }
+                return scored.prefix(k).map { hit($0.ref, score: $0.score) }
+            }
+            allowed = Dictionary(grouping: refs, by: \.space).mapValues { Set($0.map(\.slot)) }
+        }
+        var merged: [(ref: SlotRef, position: UInt64, score: Float)] = []
+        for number in numbers where matches(number) {
+            let space = spaces[Int(number)]
+            let slotsAllowed = allowed.map { $0[number] ?? [] }
+            if slotsAllowed?.isEmpty == true { continue }
+            if let graph = space.graph, mode != .exact {
+                // Graph ids are positions; the filter maps them back through the documents' refs.
+                var positionFilter: ((UInt64) -> Bool)?
+                if let slotsAllowed {
+                    let positions = Set(slotsAllowed.map { space.positions[Int($0)] })
+                    positionFilter = { positions.contains($0) }
+                }
+                // Cannot throw: the dimension matches and every value is finite (both checked above).
+                let found = (try? graph.search(query: query, k: k, efSearch: efSearch, filter: positionFilter)) ?? []
+                for (position, score) in found {
+                    guard let slot = Self.slot(of: position, in: space) else { continue }
+                    merged.append((SlotRef(space: number, slot: UInt32(slot)), position, score))
+                }
+                continue
+            }
+            for (slot, position, score) in scan(space, query: query, k: k, allowed: slotsAllowed) {
+                merged.append((SlotRef(space: number, slot: UInt32(slot)), position, score))
+            }
+        }
+        merged.sort { $0.score > $1.score || ($0.score == $1.score && $0.position < $1.position) }
+        return merged.prefix(k).map { hit($0.ref, score: $0.score) }
+    }
+
+    private func hit(_ ref: SlotRef, score: Float) -> VectorHit {
+        let space = spaces[Int(ref.space)]
+        let slot = Int(ref.slot)
+        return VectorHit(
+            documentId: documentIds[Int(space.documents[slot])], chunkIndex: space.chunkIndexes[slot],
+            position: space.positions[slot], score: score)
+    }
+
+    /// The slot holding `position` in `space`: positions grow with slots, so a binary search finds it.
+    private static func slot(of position: UInt64, in space: Space) -> Int? {
+        var low = 0
+        var high = space.slots
+        while low < high {
+            let middle = (low + high) / 2
+            if space.positions[middle] < position { low = middle + 1 } else { high = middle }
+        }
+        return low < space.slots && space.positions[low] == position ? low : nil
+    }
+
+    /// The exact top `k` live slots of `space` (among `allowed` when given), by a block scan of its arena.
+    private func scan(
+        _ space: Space, query: [Float], k: Int, allowed: Set<UInt32>?
+    ) -> [(slot: Int, position: UInt64, score: Float)] {
+        guard space.live > 0 else { return [] }
+        var top = TopK(k: min(k, space.live))
+        query.withUnsafeBufferPointer { query in
+            space.states.withUnsafeBufferPointer { states in
+                space.positions.withUnsafeBufferPointer { positions in
+                    // Sound: the arena scores slots below `slots`, for which states and positions have entries.
+                    space.arena.forEachScoreBlock(slots: 0..<space.slots, query: query.baseAddress!) { first, scores in
+                        let n = scores.count
+                        do {  // One block's scores against the running top k.
+                            var threshold = top.threshold
+                            for offset in 0..<n {
+                                let score = scores[offset]
+                                if score < threshold { continue }
+                                let slot = first + offset
+                                guard states[slot] == SlotState.live.rawValue, !score.isNaN else { continue }
+                                let position = positions[slot]
+                                guard top.wouldAccept(id: position, score: score) else { continue }
+                                if let allowed, !allowed.contains(UInt32(slot)) { continue }
+                                top.insert(id: position, score: score)
+                                threshold = top.threshold
+                            }
+                        }
+                    }
                 }
             }
-            let positions = Set(chunks.map(\.position))
-            allowed = positions
         }
-        let filter: ((UInt64) -> Bool)? = allowed.map { allowed in { allowed.contains($0) } }
-        var merged: [(id: UInt64, score: Float)] = []
-        for number in numbers {
-            let key = indexKeys[Int(number)]
-            guard key.dimension == query.count, embedder == nil || key.embedder == embedder else { continue }
-            // Cannot throw: the dimension matches (checked above) and every value is finite (checked on entry).
-            merged +=
-                (try? indexes[Int(number)].search(
-                    query: query, k: k, mode: mode, efSearch: efSearch, filter: filter)) ?? []
-        }
-        merged.sort { $0.score > $1.score || ($0.score == $1.score && $0.id < $1.id) }
-        return merged.prefix(k).compactMap { hit in
-            guard let ref = chunkRefs[hit.id] else { return nil }
-            return VectorHit(documentId: ref.documentId, chunkIndex: ref.chunkIndex, position: hit.id, score: hit.score)
+        // Positions grow with slots, so each hit's slot is found by a binary search.
+        return top.sorted().compactMap { hit in
+            Self.slot(of: hit.id, in: space).map { ($0, hit.id, hit.score) }
         }
     }
 
@@ -233,21 +345,24 @@ public struct VectorsProjection: Projection {
             }
             growIfFull(&documents)
             documents[upload.documentID] = DocumentState(
-                tenant: upload.tenantID, job: JobStateMachine(enqueuedAt: event.timestamp, position: event.position))
+                tenant: upload.tenantID, ordinal: UInt32(documentIds.count),
+                job: JobStateMachine(enqueuedAt: event.timestamp, position: event.position))
+            documentIds.append(upload.documentID)
         case .chunkEmbedded(let chunk):
-            buffer(chunk, event)
+            collect(chunk, event)
         case .jobStarted(let started):
             guard let index = transition(event, started.documentID) else { return }
-            documents.values[index].pending = [:]
+            drop(index)
+            documents.values[index].pending = []
         case .jobFailed(let failed):
             guard let index = transition(event, failed.documentID) else { return }
-            documents.values[index].pending = nil
+            drop(index)
         case .jobAbandoned(let abandoned):
             guard let index = transition(event, abandoned.documentID) else { return }
-            documents.values[index].pending = nil
+            drop(index)
         case .jobDeadLettered(let dead):
             guard let index = transition(event, dead.documentID) else { return }
-            documents.values[index].pending = nil
+            drop(index)
         case .jobRequeued(let requeued):
             _ = transition(event, requeued.documentID)
         case .documentCompleted(let completed):
@@ -255,9 +370,12 @@ public struct VectorsProjection: Projection {
             commit(index, chunkCount: completed.chunkCount)
         case .documentDeleted(let deleted):
             guard let index = transition(event, deleted.documentID) else { return }
-            replaceChunks(index, with: [])
+            drop(index)
+            let touched = Set(documents.values[index].chunks.map(\.space))
+            for ref in documents.values[index].chunks { kill(ref) }
             documents.remove(at: index)
             tombstones.insert(deleted.documentID)
+            for number in touched.sorted() { compactIfNeeded(number) }
         case .uploadRejected, .checkpointWritten, .apiKeyCreated, .apiKeyRevoked, .serviceStarted, .serviceStopped:
             break
         }
@@ -276,8 +394,8 @@ public struct VectorsProjection: Projection {
         return index
     }
 
-    /// Buffers a chunk of the running attempt; chunks of any other attempt are ignored.
-    private mutating func buffer(_ chunk: Annals_Events_V1_ChunkEmbedded, _ event: ProjectedEvent) {
+    /// Writes a chunk of the running attempt to its space; chunks of any other attempt are ignored.
+    private mutating func collect(_ chunk: Annals_Events_V1_ChunkEmbedded, _ event: ProjectedEvent) {
         guard let index = documents.index(forKey: chunk.documentID),
             documents.values[index].job.lease?.attempt == chunk.attempt,
             documents.values[index].pending != nil
@@ -292,57 +410,205 @@ public struct VectorsProjection: Projection {
             malformedChunks += 1
             return
         }
-        // A chunk index seen twice in one attempt (a retried append) keeps the later event.
-        documents.values[index].pending![chunk.chunkIndex] = PendingChunk(
-            position: event.position, embedder: chunk.embedder, vector: vector)
-    }
-
-    /// Makes the completed attempt's buffered chunks (indexes below `chunkCount`) the document's searchable ones.
-    private mutating func commit(_ index: Dictionary<String, DocumentState>.Index, chunkCount: UInt32) {
-        let pending = documents.values[index].pending ?? [:]
-        documents.values[index].pending = nil
-        let chunks = pending.filter { $0.key < chunkCount }.sorted { $0.key < $1.key }
-        replaceChunks(index, with: chunks.map { (chunkIndex: $0.key, chunk: $0.value) })
-    }
-
-    private mutating func replaceChunks(
-        _ index: Dictionary<String, DocumentState>.Index,
-        with chunks: [(chunkIndex: UInt32, chunk: PendingChunk)]
-    ) {
-        let documentId = documents.keys[index]
+        // Only these two fields are read: a copy of the document would share its pending array, and the append
+        // below would then copy that array for every chunk.
         let tenant = documents.values[index].tenant
-        for old in documents.values[index].chunks {
-            indexes[Int(old.index)].remove(id: old.position)
-            chunkRefs[old.position] = nil
-        }
-        var stored: [StoredChunk] = []
-        stored.reserveCapacity(chunks.count)
-        for (chunkIndex, chunk) in chunks {
-            let number = indexNumber(IndexKey(tenant: tenant, embedder: chunk.embedder, dimension: chunk.vector.count))
-            do {
-                try indexes[Int(number)].add(id: chunk.position, vector: chunk.vector)
-            } catch {
-                // Unreachable: the attachment decoder checked the dimension's range and every value.
-                malformedChunks += 1
-                continue
-            }
-            chunkRefs[chunk.position] = (documentId, chunkIndex)
-            stored.append(StoredChunk(chunkIndex: chunkIndex, position: chunk.position, index: number))
-        }
-        documents.values[index].chunks = stored
+        let ordinal = documents.values[index].ordinal
+        let number = spaceNumber(SpaceKey(tenant: tenant, embedder: chunk.embedder, dimension: vector.count))
+        let slot = append(vector, to: number)
+        spaces[Int(number)].positions.append(event.position)
+        spaces[Int(number)].documents.append(ordinal)
+        spaces[Int(number)].chunkIndexes.append(chunk.chunkIndex)
+        spaces[Int(number)].states.append(SlotState.pending.rawValue)
+        documents.values[index].pending!.append(SlotRef(space: number, slot: UInt32(slot)))
     }
 
-    /// The number of the index for `key`, created empty on first use.
-    private mutating func indexNumber(_ key: IndexKey) -> Int32 {
-        if let number = indexNumbers[key] { return number }
-        let number = Int32(indexes.count)
-        // The dimension was checked against the same range by the attachment decoder.
-        indexes.append(
-            try! AdaptiveIndex(
-                dimension: key.dimension, exactThreshold: exactThreshold, configuration: Self.graphConfiguration))
-        indexKeys.append(key)
-        indexNumbers[key] = number
-        tenantIndexes[key.tenant, default: []].append(number)
+    /// Appends `vector` to a space's arena, first copying the arena when another copy of the projection appended
+    /// to it, and falling back to memory when its file cannot grow (the backing is not part of the state, so the
+    /// state stays the same either way).
+    private mutating func append(_ vector: [Float], to number: UInt32) -> Int {
+        let space = spaces[Int(number)]
+        do {
+            if space.arena.count != space.slots {
+                spaces[Int(number)].arena = try space.arena.copy(slots: space.slots, backing: space.arena.backing)
+            }
+            return try spaces[Int(number)].arena.append(vector)
+        } catch {
+            do {
+                let memory = try spaces[Int(number)].arena.copy(slots: space.slots, backing: .memory)
+                spaces[Int(number)].arena = memory
+                return try memory.append(vector)
+            } catch {
+                // Anonymous memory could not be mapped either: the process is out of memory.
+                preconditionFailure("cannot store a vector: \(error)")
+            }
+        }
+    }
+
+    /// Drops the running attempt's chunks, if any.
+    private mutating func drop(_ index: Dictionary<String, DocumentState>.Index) {
+        guard let pending = documents.values[index].pending else { return }
+        documents.values[index].pending = nil
+        for ref in pending { kill(ref) }
+        for number in Set(pending.map(\.space)).sorted() { compactIfNeeded(number) }
+    }
+
+    /// Makes the completed attempt's chunks (indexes below `chunkCount`, the last event of each) the document's
+    /// searchable ones, in place of its previous chunks.
+    private mutating func commit(_ index: Dictionary<String, DocumentState>.Index, chunkCount: UInt32) {
+        let pending = documents.values[index].pending ?? []
+        documents.values[index].pending = nil
+        let keyed = pending.enumerated().map { (order, ref) in
+            (chunkIndex: spaces[Int(ref.space)].chunkIndexes[Int(ref.slot)], order: order, ref: ref)
+        }.sorted { ($0.chunkIndex, $0.order) < ($1.chunkIndex, $1.order) }
+        var chosen: [SlotRef] = []
+        chosen.reserveCapacity(keyed.count)
+        for (position, item) in keyed.enumerated() {
+            let isLastOfIndex = position + 1 == keyed.count || keyed[position + 1].chunkIndex != item.chunkIndex
+            if isLastOfIndex && item.chunkIndex < chunkCount {
+                chosen.append(item.ref)
+            } else {
+                kill(item.ref)
+            }
+        }
+        let old = documents.values[index].chunks
+        for ref in old { kill(ref) }
+        for ref in chosen { revive(ref) }
+        documents.values[index].chunks = chosen
+        let touched = Set(old.map(\.space)).union(pending.map(\.space))
+        for number in touched.sorted() {
+            buildGraphIfDue(number)
+            compactIfNeeded(number)
+        }
+    }
+
+    /// Makes a pending slot live (and adds it to the space's graph).
+    private mutating func revive(_ ref: SlotRef) {
+        let number = Int(ref.space)
+        let slot = Int(ref.slot)
+        spaces[number].states[slot] = SlotState.live.rawValue
+        spaces[number].live += 1
+        guard spaces[number].graph != nil else { return }
+        let vector = spaces[number].arena.vector(slot)
+        let position = spaces[number].positions[slot]
+        do {
+            try spaces[number].graph!.add(id: position, vector: vector)
+        } catch {
+            // Unreachable: the attachment decoder checked the dimension and every value.
+            preconditionFailure("a stored vector does not fit its graph: \(error)")
+        }
+    }
+
+    /// Makes a slot dead (and removes it from the space's graph when it was live).
+    private mutating func kill(_ ref: SlotRef) {
+        let number = Int(ref.space)
+        let slot = Int(ref.slot)
+        let state = spaces[number].states[slot]
+        guard state != SlotState.dead.rawValue else { return }
+        if state == SlotState.live.rawValue {
+            spaces[number].live -= 1
+            let position = spaces[number].positions[slot]
+            spaces[number].graph?.remove(id: position)
+        }
+        spaces[number].states[slot] = SlotState.dead.rawValue
+        spaces[number].dead += 1
+    }
+
+    /// Gives a space its graph once its live vectors reach the threshold: every live vector, by ascending position.
+    private mutating func buildGraphIfDue(_ number: UInt32) {
+        let space = spaces[Int(number)]
+        guard space.graph == nil, space.live > 0, space.live >= exactThreshold else { return }
+        spaces[Int(number)].graph = Self.graph(of: space)
+    }
+
+    private static func graph(of space: Space) -> HNSWIndex {
+        do {
+            var graph = try HNSWIndex(dimension: space.key.dimension, configuration: graphConfiguration)
+            graph.reserveCapacity(space.live)
+            for slot in 0..<space.slots where space.states[slot] == SlotState.live.rawValue {
+                try graph.add(id: space.positions[slot], vector: space.arena.vector(slot))
+            }
+            return graph
+        } catch {
+            // The configuration is valid and every stored vector was checked when its event applied.
+            preconditionFailure("building a space's graph failed: \(error)")
+        }
+    }
+
+    /// Rewrites a space without its dead slots once they are a quarter of it (and at least
+    /// `compactionDeadSlotsMin`), renumbering the slots the documents refer to.
+    private mutating func compactIfNeeded(_ number: UInt32) {
+        let space = spaces[Int(number)]
+        guard space.dead >= Self.compactionDeadSlotsMin, space.dead * 4 >= space.slots else { return }
+        let arena: VectorArena
+        do {
+            arena = try VectorArena(dimension: space.key.dimension, backing: space.arena.backing)
+        } catch {
+            // A file that cannot be created now: compact another time (compaction changes no searchable state).
+            return
+        }
+        var renumbered = [UInt32](repeating: .max, count: space.slots)
+        var compacted = Space(key: space.key, arena: arena)
+        let kept = space.slots - space.dead
+        compacted.positions.reserveCapacity(kept)
+        compacted.documents.reserveCapacity(kept)
+        compacted.chunkIndexes.reserveCapacity(kept)
+        compacted.states.reserveCapacity(kept)
+        do {
+            var slot = 0
+            while slot < space.slots {
+                // Runs of kept slots are copied as one block.
+                guard space.states[slot] != SlotState.dead.rawValue else {
+                    slot += 1
+                    continue
+                }
+                var end = slot
+                while end < space.slots && space.states[end] != SlotState.dead.rawValue { end += 1 }
+                try space.arena.forEachRun(slots: slot..<end, runSlotsMax: end - slot) { _, vectors, n in
+                    try arena.appendBytes(
+                        UnsafeRawBufferPointer(
+                            start: vectors, count: n * space.key.dimension * MemoryLayout<Float>.stride))
+                }
+                for old in slot..<end {
+                    renumbered[old] = UInt32(compacted.positions.count)
+                    compacted.positions.append(space.positions[old])
+                    compacted.documents.append(space.documents[old])
+                    compacted.chunkIndexes.append(space.chunkIndexes[old])
+                    compacted.states.append(space.states[old])
+                }
+                slot = end
+            }
+        } catch {
+            return
+        }
+        compacted.live = space.live
+        compacted.graph = space.graph
+        spaces[Int(number)] = compacted
+        func renumber(_ refs: inout [SlotRef]) {
+            for index in refs.indices where refs[index].space == number {
+                refs[index].slot = renumbered[Int(refs[index].slot)]
+            }
+        }
+        for index in documents.indices {
+            renumber(&documents.values[index].chunks)
+            if documents.values[index].pending != nil { renumber(&documents.values[index].pending!) }
+        }
+    }
+
+    /// The number of the space for `key`, created empty on first use.
+    private mutating func spaceNumber(_ key: SpaceKey) -> UInt32 {
+        if let number = spaceNumbers[key] { return number }
+        let number = UInt32(spaces.count)
+        let arena: VectorArena
+        do {
+            arena = try VectorArena(dimension: key.dimension, backing: backing)
+        } catch {
+            // The dimension was checked by the attachment decoder; a file that cannot be created falls back to memory.
+            arena = try! VectorArena(dimension: key.dimension, backing: .memory)
+        }
+        spaces.append(Space(key: key, arena: arena))
+        spaceNumbers[key] = number
+        tenantSpaces[key.tenant, default: []].append(number)
         return number
     }
 }
@@ -350,117 +616,225 @@ public struct VectorsProjection: Projection {
 // MARK: Snapshot
 
 extension VectorsProjection {
-    /// The state as canonical bytes: counters, tombstones sorted, the non-empty indexes sorted by key (each in its own
-    /// canonical form), then every document sorted by id with its job, buffered chunks and stored chunks.
-    public func snapshot() -> [UInt8] {
-        var writer = SnapshotWriter(capacity: 1024)
+    /// The state as a payload: a head with everything but the vectors (counters, tombstones sorted, document ids by
+    /// ordinal, each space's slot tables and graph, every document sorted by id), then each space's vectors, slot
+    /// after slot. Equal event sequences give equal payloads: slots are laid out by the events alone.
+    public func snapshotPayload() -> SnapshotPayload {
+        var writer = SnapshotWriter(capacity: 1024 + spaces.reduce(0) { $0 + $1.slots * 17 })
         writer.u32(Self.version)
         writer.u64(UInt64(exactThreshold))
         writer.u64(ignoredEvents)
         writer.u64(malformedChunks)
         writer.count(tombstones.count)
         for id in tombstones.sorted() { writer.string(id) }
-        // Empty indexes are left out: whether one lingers after its last vector went is not part of the state.
-        let live = indexKeys.indices.filter { indexes[$0].count > 0 }.sorted { indexKeys[$0] < indexKeys[$1] }
-        var ordinal = [Int32](repeating: -1, count: indexes.count)
-        writer.count(live.count)
-        for (position, number) in live.enumerated() {
-            ordinal[number] = Int32(position)
-            writer.string(indexKeys[number].tenant)
-            writer.string(indexKeys[number].embedder)
-            writer.byteArray(indexes[number].serialized())
+        writer.count(documentIds.count)
+        for id in documentIds { writer.string(id) }
+        writer.count(spaces.count)
+        for space in spaces {
+            writer.string(space.key.tenant)
+            writer.string(space.key.embedder)
+            writer.u32(UInt32(space.key.dimension))
+            writer.count(space.slots)
+            writer.count(space.live)
+            writer.count(space.dead)
+            writer.integers(space.positions)
+            writer.integers(space.documents)
+            writer.integers(space.chunkIndexes)
+            writer.integers(space.states)
+            writer.bool(space.graph != nil)
+            if let graph = space.graph { writer.byteArray(graph.serialized()) }
         }
         writer.count(documents.count)
         for id in documents.keys.sorted() {
             let document = documents[id]!
             writer.string(id)
+            writer.u32(document.ordinal)
             writer.string(document.tenant)
             document.job.encode(into: &writer)
             writer.bool(document.pending != nil)
-            if let pending = document.pending {
-                writer.count(pending.count)
-                for (chunkIndex, chunk) in pending.sorted(by: { $0.key < $1.key }) {
-                    writer.u32(chunkIndex)
-                    writer.u64(chunk.position)
-                    writer.string(chunk.embedder)
-                    writer.floats(chunk.vector)
-                }
-            }
-            writer.count(document.chunks.count)
-            for chunk in document.chunks {
-                writer.u32(chunk.chunkIndex)
-                writer.u64(chunk.position)
-                writer.u32(UInt32(ordinal[Int(chunk.index)]))
-            }
+            if let pending = document.pending { Self.write(pending, to: &writer) }
+            Self.write(document.chunks, to: &writer)
         }
-        return writer.bytes
+        var head = SnapshotWriter(capacity: writer.bytes.count + 8)
+        head.u64(UInt64(writer.bytes.count))
+        head.integers(writer.bytes)
+        return SnapshotPayload(head: head.bytes, tail: spaces.map { $0.arena.prefix($0.slots) })
     }
 
-    /// Restores an index from `snapshot()` bytes.
+    private static func write(_ refs: [SlotRef], to writer: inout SnapshotWriter) {
+        writer.count(refs.count)
+        writer.integers(refs.map { UInt64($0.space) << 32 | UInt64($0.slot) })
+    }
+
+    /// The whole payload in one array.
+    public func snapshot() throws -> [UInt8] { try snapshotPayload().bytes() }
+
+    /// The lowercase hex SHA-256 of the payload, read block by block (the vectors are never copied into one array).
+    public var digest: String {
+        do {
+            return try snapshotPayload().sha256Hex()
+        } catch {
+            // Reading an arena's own file failed: the state cannot be digested, a storage fault, not a state.
+            preconditionFailure("projection \(Self.name) cannot read its vectors: \(error)")
+        }
+    }
+
+    /// Restores a state from `snapshot()` bytes, its vectors in memory.
     ///
-    /// - Throws: `ProjectionError` with code `.versionMismatch` or `.malformedSnapshot` (including a stored chunk
-    ///   whose vector is missing from its index).
+    /// - Throws: `ProjectionError` with code `.versionMismatch` or `.malformedSnapshot`.
     public init(snapshot: [UInt8]) throws(ProjectionError) {
+        try self.init(snapshot: snapshot, backing: .memory)
+    }
+
+    /// Restores a state from `snapshot()` bytes, its vectors in `backing`.
+    ///
+    /// - Throws: `ProjectionError` with code `.versionMismatch` or `.malformedSnapshot`, `.storage`.
+    public init(snapshot: [UInt8], backing: VectorArena.Backing) throws(ProjectionError) {
         var reader = SnapshotReader(snapshot, projection: Self.name)
+        let headLength = try reader.u64()
+        guard headLength <= UInt64(snapshot.count - 8) else {
+            throw reader.malformed("a head of \(headLength) bytes in \(snapshot.count)")
+        }
+        let head = Array(snapshot[8..<(8 + Int(headLength))])
+        var offset = 8 + Int(headLength)
+        try self.init(head: head, backing: backing) { (count: Int, sink) throws(ProjectionError) in
+            guard count <= snapshot.count - offset else {
+                throw ProjectionError(.malformedSnapshot, "snapshot of vectors: the vectors end early")
+            }
+            var failure: ProjectionError?
+            snapshot.withUnsafeBytes { raw in
+                do throws(ProjectionError) {
+                    try sink(UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + count)]))
+                } catch {
+                    failure = error
+                }
+            }
+            if let failure { throw failure }
+            offset += count
+        }
+        guard offset == snapshot.count else {
+            throw ProjectionError(
+                .malformedSnapshot, "snapshot of vectors: \(snapshot.count - offset) bytes after the end")
+        }
+    }
+
+    /// Restores a state from its head (the payload's first bytes, after the length) and the vectors that follow it,
+    /// which `vectors(count, sink)` reads: exactly `count` bytes, given to `sink` in blocks of whole vectors.
+    ///
+    /// - Throws: `ProjectionError` with code `.versionMismatch` or `.malformedSnapshot`, `.storage`; what `vectors`
+    ///   throws.
+    public init(
+        head: [UInt8], backing: VectorArena.Backing,
+        vectors: (
+            _ count: Int, _ sink: (UnsafeRawBufferPointer) throws(ProjectionError) -> Void
+        ) throws(ProjectionError) -> Void
+    ) throws(ProjectionError) {
+        var reader = SnapshotReader(head, projection: Self.name)
         try reader.expectVersion(Self.version)
         let threshold = try reader.u64()
         guard threshold <= UInt64(Int32.max) else { throw reader.malformed("an exact threshold of \(threshold)") }
         exactThreshold = Int(threshold)
+        self.backing = backing
         ignoredEvents = try reader.u64()
         malformedChunks = try reader.u64()
-        let tombstoneCount = try reader.count(elementBytes: 4)
-        for _ in 0..<tombstoneCount { tombstones.insert(try reader.string()) }
-        let indexCount = try reader.count(elementBytes: 40)
-        for _ in 0..<indexCount {
+        for _ in 0..<(try reader.count(elementBytes: 4)) { tombstones.insert(try reader.string()) }
+        let idCount = try reader.count(elementBytes: 4)
+        documentIds.reserveCapacity(idCount)
+        for _ in 0..<idCount { documentIds.append(try reader.string()) }
+        for _ in 0..<(try reader.count(elementBytes: 40)) {
             let tenant = try reader.string()
             let embedder = try reader.string()
-            let bytes = try reader.byteArray()
-            let index: AdaptiveIndex
+            let dimension = Int(try reader.u32())
+            let slots = try reader.count(elementBytes: 17)
+            let live = try reader.count(elementBytes: 0)
+            let dead = try reader.count(elementBytes: 0)
+            let key = SpaceKey(tenant: tenant, embedder: embedder, dimension: dimension)
+            guard spaceNumbers[key] == nil else { throw reader.malformed("space \(key) appears twice") }
+            let arena: VectorArena
             do {
-                index = try AdaptiveIndex(
-                    serialized: bytes, exactThreshold: exactThreshold, configuration: Self.graphConfiguration)
+                arena = try VectorArena(dimension: dimension, backing: backing)
             } catch {
-                throw reader.malformed("an index: \(error.message)")
+                throw ProjectionError(
+                    error.code == .storage ? .storage : .malformedSnapshot, "snapshot of vectors: \(error.message)")
             }
-            let key = IndexKey(tenant: tenant, embedder: embedder, dimension: index.dimension)
-            guard indexNumbers[key] == nil else { throw reader.malformed("index \(key) appears twice") }
-            let number = indexNumber(key)
-            indexes[Int(number)] = index
+            var space = Space(key: key, arena: arena)
+            space.positions = try reader.integers(slots)
+            space.documents = try reader.integers(slots)
+            space.chunkIndexes = try reader.integers(slots)
+            space.states = try reader.integers(slots)
+            space.live = live
+            space.dead = dead
+            let counted = space.states.reduce(into: [0, 0, 0, 0]) { $0[Int(min($1, 3))] += 1 }
+            guard counted[3] == 0, counted[1] == live, counted[2] == dead,
+                zip(space.positions, space.positions.dropFirst()).allSatisfy({ $0 < $1 }),
+                space.documents.allSatisfy({ Int($0) < documentIds.count })
+            else { throw reader.malformed("the slot tables of space \(key) are inconsistent") }
+            if try reader.bool() {
+                let bytes = try reader.byteArray()
+                do throws(VectorError) {
+                    space.graph = try HNSWIndex(serialized: bytes)
+                } catch {
+                    throw reader.malformed("a graph: \(error.message)")
+                }
+                guard space.graph!.count == live, space.graph!.dimension == dimension else {
+                    throw reader.malformed("the graph of space \(key) does not hold its live vectors")
+                }
+            }
+            spaceNumbers[key] = UInt32(spaces.count)
+            tenantSpaces[tenant, default: []].append(UInt32(spaces.count))
+            spaces.append(space)
         }
+        var referenced = 0
         let documentCount = try reader.count(elementBytes: 40)
         documents.reserveCapacity(documentCount)
         for _ in 0..<documentCount {
             let id = try reader.string()
-            var document = DocumentState(tenant: try reader.string(), job: try JobStateMachine(from: &reader))
+            let ordinal = try reader.u32()
+            var document = DocumentState(
+                tenant: try reader.string(), ordinal: ordinal, job: try JobStateMachine(from: &reader))
+            guard Int(ordinal) < documentIds.count, documentIds[Int(ordinal)] == id, documents[id] == nil else {
+                throw reader.malformed("document \(id) has a wrong ordinal or appears twice")
+            }
             if try reader.bool() {
-                var pending: [UInt32: PendingChunk] = [:]
-                let count = try reader.count(elementBytes: 20)
-                for _ in 0..<count {
-                    let chunkIndex = try reader.u32()
-                    pending[chunkIndex] = PendingChunk(
-                        position: try reader.u64(), embedder: try reader.string(), vector: try reader.floats())
-                }
-                document.pending = pending
+                document.pending = try Self.readRefs(&reader, spaces, ordinal: ordinal, state: .pending)
             }
-            let chunkCount = try reader.count(elementBytes: 16)
-            for _ in 0..<chunkCount {
-                let chunk = StoredChunk(
-                    chunkIndex: try reader.u32(), position: try reader.u64(), index: Int32(bitPattern: try reader.u32())
-                )
-                guard chunk.index >= 0, Int(chunk.index) < indexes.count,
-                    indexes[Int(chunk.index)].contains(id: chunk.position),
-                    indexKeys[Int(chunk.index)].tenant == document.tenant, chunkRefs[chunk.position] == nil
-                else { throw reader.malformed("chunk \(chunk.chunkIndex) of \(id) is not in its index") }
-                document.chunks.append(chunk)
-                chunkRefs[chunk.position] = (id, chunk.chunkIndex)
-            }
-            guard documents[id] == nil else { throw reader.malformed("document \(id) appears twice") }
+            document.chunks = try Self.readRefs(&reader, spaces, ordinal: ordinal, state: .live)
+            referenced += document.chunks.count
             documents[id] = document
         }
         try reader.finish()
-        let indexed = indexes.reduce(0) { $0 + $1.count }
-        guard indexed == chunkRefs.count else {
-            throw reader.malformed("the indexes hold \(indexed) vectors but \(chunkRefs.count) chunks refer to them")
+        guard referenced == spaces.reduce(0, { $0 + $1.live }) else {
+            throw reader.malformed("\(referenced) chunks refer to the spaces' live vectors")
         }
+        for space in spaces {
+            let arena = space.arena
+            try vectors(space.slots * space.key.dimension * MemoryLayout<Float>.stride) {
+                (block) throws(ProjectionError) in
+                do throws(VectorError) {
+                    try arena.appendBytes(block)
+                } catch {
+                    throw ProjectionError(
+                        error.code == .storage ? .storage : .malformedSnapshot, "snapshot of vectors: \(error.message)")
+                }
+            }
+        }
+    }
+
+    private static func readRefs(
+        _ reader: inout SnapshotReader, _ spaces: [Space], ordinal: UInt32, state: SlotState
+    ) throws(ProjectionError) -> [SlotRef] {
+        let count = try reader.count(elementBytes: 8)
+        let packed: [UInt64] = try reader.integers(count)
+        var refs: [SlotRef] = []
+        refs.reserveCapacity(count)
+        for value in packed {
+            let ref = SlotRef(space: UInt32(value >> 32), slot: UInt32(truncatingIfNeeded: value))
+            guard Int(ref.space) < spaces.count, Int(ref.slot) < spaces[Int(ref.space)].slots,
+                spaces[Int(ref.space)].documents[Int(ref.slot)] == ordinal,
+                spaces[Int(ref.space)].states[Int(ref.slot)] == state.rawValue
+            else { throw reader.malformed("a chunk refers to a slot that is not its document's") }
+            refs.append(ref)
+        }
+        return refs
     }
 }

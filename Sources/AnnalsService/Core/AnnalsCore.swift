@@ -2,6 +2,7 @@ public import AnnalsEmbedding
 public import AnnalsEvents
 public import AnnalsLog
 public import AnnalsProjections
+import AnnalsVector
 import Foundation
 public import Logging
 import Synchronization
@@ -85,7 +86,10 @@ public final class AnnalsCore: @unchecked Sendable {
             let log = try LMDBEventLog.open(directory: data + "/log", logger: logger)
             let blobs = try BlobStore(root: data + "/blobs")
             blobs.removeTemporaryFiles()
-            let snapshots = try SnapshotStore(directory: data + "/snapshots")
+            // Vectors live in unlinked files next to the blobs: their pages are the kernel's to write back and
+            // reclaim, so the service needs no memory of its own for them (see `VectorArena`).
+            let snapshots = try SnapshotStore(
+                directory: data + "/snapshots", vectorBacking: .file(directory: blobs.temporaryDirectory))
             let chosen = try embedder ?? makeEmbedder(configuration)
             return AnnalsCore(
                 configuration: configuration, log: log, blobs: blobs, snapshots: snapshots, embedder: chosen,
@@ -102,7 +106,7 @@ public final class AnnalsCore: @unchecked Sendable {
     ) {
         self.configuration = configuration
         self.log = log
-        self.engine = ProjectionEngine(log: log, logger: logger)
+        self.engine = ProjectionEngine(log: log, logger: logger, vectorBacking: snapshots.vectorBacking)
         self.blobs = blobs
         self.snapshots = snapshots
         self.embedder = embedder

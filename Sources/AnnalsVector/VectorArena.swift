@@ -1,0 +1,339 @@
+import CAnnalsKernels
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Vectors of one dimension in numbered slots, kept outside the Swift heap: in anonymous memory, or in a file whose
+/// pages the kernel writes back and reclaims.
+///
+/// The arena is what lets the vectors projection hold millions of vectors without needing memory for them: with
+/// `.file` backing, appends go to an unlinked temporary file with `pwrite` (into the page cache, never into the
+/// process's own pages), and a search reads them through a read-only shared mapping, whose clean pages the kernel
+/// can drop under pressure and read back later. Nothing of the file outlives the process: it is unlinked as soon as
+/// it is created, so a crash leaves no garbage. The arena is a cache, not storage; snapshots are what persist.
+///
+/// Slots are append-only: a slot's vector never changes once written, so a reader holding a `Prefix` can read the
+/// first `count` slots while the owner appends after them. Storage is a list of fixed-size segments, each mapped once
+/// and never moved, so growing never invalidates a pointer a reader holds.
+///
+/// `@unchecked Sendable` is sound under the contract every owner keeps (the vectors projection, under the engine's
+/// lock): `append` runs with exclusive access; reads of slots below a count obtained before run concurrently only with
+/// other reads and with appends, which write other bytes; `segments` is read by concurrent readers only as a copy
+/// taken under exclusive or shared access (`prefix(_:)`).
+public final class VectorArena: @unchecked Sendable {
+    /// Where the vectors live.
+    public enum Backing: Sendable, Hashable {
+        /// Anonymous memory (replays, tests, tools).
+        case memory
+        /// An unlinked temporary file created in this directory (the service: `DATA/tmp`).
+        case file(directory: String)
+    }
+
+    /// The size a segment aims at: a whole number of vectors of at most 64 MiB (at least one vector).
+    public static let segmentBytesTarget = 64 << 20
+
+    /// The number of values in every vector.
+    public let dimension: Int
+    /// Where the vectors live.
+    public let backing: Backing
+    /// The number of vectors in one segment.
+    public let slotsPerSegment: Int
+    /// The number of slots written.
+    public private(set) var count = 0
+    private var segments: [Segment] = []
+    /// The file descriptor of the unlinked file, or -1 for memory.
+    fileprivate let descriptor: Int32
+
+    fileprivate var vectorBytes: Int { dimension * MemoryLayout<Float>.stride }
+    fileprivate var segmentBytes: Int { slotsPerSegment * vectorBytes }
+
+    /// An empty arena.
+    ///
+    /// - Throws: `VectorError` with code `.invalidDimension` for a dimension outside `1...ExactIndex.dimensionMax`,
+    ///   `.storage` when the file cannot be created in the directory.
+    public init(dimension: Int, backing: Backing = .memory) throws(VectorError) {
+        guard (1...ExactIndex.dimensionMax).contains(dimension) else {
+            throw VectorError(.invalidDimension, "dimension \(dimension) is outside 1...\(ExactIndex.dimensionMax)")
+        }
+        self.dimension = dimension
+        self.backing = backing
+        let bytes = dimension * MemoryLayout<Float>.stride
+        slotsPerSegment = max(1, Self.segmentBytesTarget / bytes)
+        switch backing {
+        case .memory:
+            descriptor = -1
+        case .file(let directory):
+            var template = Array((directory.hasSuffix("/") ? directory : directory + "/").utf8CString.dropLast())
+            template += Array("annals-vectors.XXXXXX".utf8CString)
+            let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+            guard fd >= 0 else { throw Self.storageError("cannot create a vector file in \(directory)") }
+            // Unlinked at once: the file lives as long as the descriptor and the mappings, and no crash leaves it.
+            let path = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            unlink(path)
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            descriptor = fd
+        }
+    }
+
+    deinit {
+        if descriptor >= 0 { close(descriptor) }
+    }
+
+    /// Bytes of vectors held: in memory for `.memory`, in the file (page cache and disk) for `.file`.
+    public var storedBytes: Int { count * vectorBytes }
+
+    /// Appends `vector` (exactly `dimension` values, already checked by the caller) and returns its slot.
+    ///
+    /// - Throws: `VectorError` with code `.dimensionMismatch` for a vector of another length, `.storage` when the
+    ///   file cannot grow (disk full) or a segment cannot be mapped; the arena is unchanged then.
+    @discardableResult
+    public func append(_ vector: UnsafeBufferPointer<Float>) throws(VectorError) -> Int {
+        guard vector.count == dimension else {
+            throw VectorError(.dimensionMismatch, "a vector of \(vector.count) values, the arena holds \(dimension)")
+        }
+        let slot = count
+        let segment = slot / slotsPerSegment
+        if segment == segments.count { try addSegment() }
+        let offset = (slot % slotsPerSegment) * vectorBytes
+        if descriptor >= 0 {
+            try writeFully(UnsafeRawBufferPointer(vector), at: segment * segmentBytes + offset)
+        } else {
+            // Sound: the segment is mapped writable for `segmentBytes`, and offset + vectorBytes <= segmentBytes.
+            segments[segment].base.advanced(by: offset).copyMemory(
+                from: UnsafeRawPointer(vector.baseAddress!), byteCount: vectorBytes)
+        }
+        count += 1
+        return slot
+    }
+
+    /// Appends `vector`; see `append(_:)-(UnsafeBufferPointer<Float>)`.
+    @discardableResult
+    public func append(_ vector: [Float]) throws(VectorError) -> Int {
+        var result: Result<Int, VectorError> = .success(0)
+        vector.withUnsafeBufferPointer { buffer in
+            do throws(VectorError) {
+                result = .success(try append(buffer))
+            } catch {
+                result = .failure(error)
+            }
+        }
+        return try result.get()
+    }
+
+    /// The vector in `slot` (below `count`).
+    public func vector(_ slot: Int) -> [Float] {
+        precondition(slot >= 0 && slot < count, "slot \(slot) is outside the arena's \(count)")
+        return [Float](unsafeUninitializedCapacity: dimension) { buffer, initialised in
+            // Sound: the slot is written (below count) and lies inside its mapped segment.
+            buffer.baseAddress!.update(from: pointer(slot), count: dimension)
+            initialised = dimension
+        }
+    }
+
+    /// The dot product of `query` (`dimension` values) with the vector in `slot` (below `count`).
+    public func score(_ slot: Int, query: UnsafePointer<Float>) -> Float {
+        precondition(slot >= 0 && slot < count, "slot \(slot) is outside the arena's \(count)")
+        return DotProduct.dot(pointer(slot), query, count: dimension)
+    }
+
+    /// Calls `body` for runs of consecutive slots of `slots`, in slot order, with the first slot of the run, a
+    /// pointer to its vector (the run's vectors follow it contiguously) and the run's length (at most
+    /// `runSlotsMax`).
+    public func forEachRun(
+        slots: Range<Int>, runSlotsMax: Int,
+        _ body: (_ first: Int, _ vectors: UnsafePointer<Float>, _ count: Int) throws -> Void
+    ) rethrows {
+        precondition(slots.lowerBound >= 0 && slots.upperBound <= count && runSlotsMax > 0, "a run past the end")
+        var slot = slots.lowerBound
+        while slot < slots.upperBound {
+            let inSegment = slotsPerSegment - slot % slotsPerSegment
+            let n = min(runSlotsMax, inSegment, slots.upperBound - slot)
+            try body(slot, pointer(slot), n)
+            slot += n
+        }
+    }
+
+    /// The vectors scored per kernel call by `forEachScoreBlock`: their scores (4 KiB) stay in the L1 cache.
+    public static let scoreBlockCount = 1024
+
+    /// Scores the vectors of `slots` against `query` (`dimension` values) in blocks of at most `scoreBlockCount`,
+    /// calling `body` with the first slot of each block and its scores, in slot order.
+    public func forEachScoreBlock(
+        slots: Range<Int>, query: UnsafePointer<Float>,
+        _ body: (_ first: Int, _ scores: UnsafeBufferPointer<Float>) -> Void
+    ) {
+        let dimension = dimension
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: Self.scoreBlockCount) { scores in
+            forEachRun(slots: slots, runSlotsMax: Self.scoreBlockCount) { first, vectors, n in
+                // Sound: the run's n vectors are mapped and contiguous; the kernel writes n <= scoreBlockCount scores.
+                DotProduct.scores(vectors, count: n, dimension: dimension, query: query, into: scores.baseAddress!)
+                body(first, UnsafeBufferPointer(rebasing: scores[0..<n]))
+            }
+        }
+    }
+
+    /// The first `slots` vectors, readable while the owner keeps appending: what a snapshot writes after the
+    /// engine's lock is released. Take it with exclusive or shared access to the arena.
+    public func prefix(_ slots: Int) -> Prefix {
+        precondition(slots >= 0 && slots <= count, "a prefix past the arena's end")
+        return Prefix(arena: self, segments: segments, slots: slots)
+    }
+
+    /// The first `slots` vectors of an arena, readable while its owner appends after them.
+    public struct Prefix: Sendable {
+        let arena: VectorArena
+        let segments: [Segment]
+        /// The number of vectors.
+        public let slots: Int
+
+        /// The number of bytes `forEachBlock` gives.
+        public var byteCount: Int { slots * arena.vectorBytes }
+
+        /// The vectors as bytes (little-endian Float32, slot after slot), in blocks of at most `blockBytes`: read
+        /// with `pread` from a file (so that writing a snapshot does not map the file's pages into the process),
+        /// straight from memory otherwise.
+        ///
+        /// - Throws: `VectorError` with code `.storage` when the file cannot be read; what `body` throws.
+        public func forEachBlock(blockBytes: Int = 4 << 20, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+            let segmentBytes = arena.segmentBytes
+            let total = byteCount
+            var done = 0
+            guard arena.descriptor >= 0 else {
+                while done < total {
+                    let offset = done % segmentBytes
+                    let n = min(blockBytes, segmentBytes - offset, total - done)
+                    // Sound: the bytes lie inside a mapped segment, below the prefix, which no append rewrites.
+                    try body(UnsafeRawBufferPointer(start: segments[done / segmentBytes].base + offset, count: n))
+                    done += n
+                }
+                return
+            }
+            let buffer = UnsafeMutableRawBufferPointer.allocate(
+                byteCount: min(blockBytes, max(total, 1)), alignment: 64)
+            defer { buffer.deallocate() }
+            while done < total {
+                let offset = done % segmentBytes
+                let n = min(buffer.count, segmentBytes - offset, total - done)
+                let block = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n])
+                try arena.readFully(block, at: (done / segmentBytes) * segmentBytes + offset)
+                try body(UnsafeRawBufferPointer(block))
+                done += n
+            }
+        }
+    }
+
+    /// Appends whole vectors given as bytes (little-endian Float32; a multiple of the vector size), as
+    /// `forEachBlock` gives them: restores an arena from a snapshot without going through `[Float]`. Values are not
+    /// checked; the caller checked the bytes' digest.
+    ///
+    /// - Throws: `VectorError` with code `.malformedSnapshot` for a length that is not whole vectors, `.storage`.
+    public func appendBytes(_ bytes: UnsafeRawBufferPointer) throws(VectorError) {
+        guard bytes.count % vectorBytes == 0 else {
+            throw VectorError(.malformedSnapshot, "\(bytes.count) bytes are not whole vectors of \(vectorBytes)")
+        }
+        var done = 0
+        while done < bytes.count {
+            let slot = count
+            let segment = slot / slotsPerSegment
+            if segment == segments.count { try addSegment() }
+            let offset = (slot % slotsPerSegment) * vectorBytes
+            let n = min(bytes.count - done, segmentBytes - offset)
+            let part = UnsafeRawBufferPointer(rebasing: bytes[done..<(done + n)])
+            if descriptor >= 0 {
+                try writeFully(part, at: segment * segmentBytes + offset)
+            } else {
+                // Sound: the segment is mapped writable and offset + n <= segmentBytes.
+                segments[segment].base.advanced(by: offset).copyMemory(from: part.baseAddress!, byteCount: n)
+            }
+            done += n
+            count += n / vectorBytes
+        }
+    }
+
+    /// A new arena, with `backing`, holding copies of the first `slots` vectors.
+    ///
+    /// - Throws: `VectorError` with code `.storage`.
+    public func copy(slots: Int, backing: Backing) throws(VectorError) -> VectorArena {
+        let copy = try VectorArena(dimension: dimension, backing: backing)
+        do {
+            try prefix(slots).forEachBlock { block in try copy.appendBytes(block) }
+        } catch let error as VectorError {
+            throw error
+        } catch {
+            throw VectorError(.storage, "copying an arena: \(error)")
+        }
+        return copy
+    }
+
+    // MARK: Internals
+
+    /// Pointer to the vector in `slot`, which lies inside a mapped segment.
+    @inline(__always)
+    private func pointer(_ slot: Int) -> UnsafePointer<Float> {
+        UnsafePointer(
+            segments[slot / slotsPerSegment].base.advanced(by: (slot % slotsPerSegment) * vectorBytes)
+                .assumingMemoryBound(to: Float.self))
+    }
+
+    private func addSegment() throws(VectorError) {
+        let bytes = segmentBytes
+        let base: UnsafeMutableRawPointer?
+        if descriptor >= 0 {
+            let end = off_t((segments.count + 1) * bytes)
+            // The file grows sparse, a segment at a time, so that the mapping never reaches past its end.
+            guard ftruncate(descriptor, end) == 0 else { throw Self.storageError("cannot grow the vector file") }
+            base = mmap(nil, bytes, PROT_READ, MAP_SHARED, descriptor, off_t(segments.count * bytes))
+        } else {
+            base = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+            if let base, base != MAP_FAILED { annals_advise_huge_pages(base, bytes) }
+        }
+        guard let base, base != MAP_FAILED else { throw Self.storageError("cannot map \(bytes) bytes of vectors") }
+        segments.append(Segment(base: base, bytes: bytes))
+    }
+
+    private func writeFully(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws(VectorError) {
+        var done = 0
+        while done < bytes.count {
+            let written = pwrite(descriptor, bytes.baseAddress! + done, bytes.count - done, off_t(offset + done))
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw Self.storageError("cannot write the vector file")
+            }
+            done += written
+        }
+    }
+
+    fileprivate func readFully(_ buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws(VectorError) {
+        var done = 0
+        while done < buffer.count {
+            let read = pread(descriptor, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))
+            if read < 0 {
+                if errno == EINTR { continue }
+                throw Self.storageError("cannot read the vector file")
+            }
+            guard read > 0 else { throw VectorError(.storage, "the vector file ended early") }
+            done += read
+        }
+    }
+
+    private static func storageError(_ what: String) -> VectorError {
+        VectorError(.storage, "\(what): \(String(cString: strerror(errno)))")
+    }
+}
+
+/// One mapped segment of an arena; unmapped when the last arena (or reader) holding it goes.
+final class Segment: @unchecked Sendable {
+    // Sound: `base` is never reassigned, and the bytes it points to are governed by `VectorArena`'s contract.
+    let base: UnsafeMutableRawPointer
+    let bytes: Int
+
+    init(base: UnsafeMutableRawPointer, bytes: Int) {
+        self.base = base
+        self.bytes = bytes
+    }
+
+    deinit { munmap(base, bytes) }
+}
