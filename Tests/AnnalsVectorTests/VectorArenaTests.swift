@@ -1,0 +1,93 @@
+import AnnalsTesting
+import AnnalsVector
+import Foundation
+import Testing
+
+@Suite("Vector arena")
+struct VectorArenaTests {
+    static func backings(_ directory: TemporaryDirectory) -> [VectorArena.Backing] {
+        [.memory, .file(directory: directory.path)]
+    }
+
+    func bytes(of prefix: VectorArena.Prefix) throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        try prefix.forEachBlock(blockBytes: 7 * 4) { bytes.append(contentsOf: $0) }
+        return bytes
+    }
+
+    @Test("vectors read back, score, and stream as bytes, in memory and in a file")
+    func roundTrip() throws {
+        let directory = TemporaryDirectory()
+        for backing in Self.backings(directory) {
+            let arena = try VectorArena(dimension: 5, backing: backing)
+            var generator = SeededGenerator(seed: 1)
+            let vectors = (0..<40).map { _ in randomUnitVector(5, &generator) }
+            for (slot, vector) in vectors.enumerated() { #expect(try arena.append(vector) == slot) }
+            #expect(arena.count == 40 && arena.storedBytes == 40 * 5 * 4)
+            #expect((0..<40).allSatisfy { arena.vector($0) == vectors[$0] })
+            let query = vectors[7]
+            let score = query.withUnsafeBufferPointer { arena.score(7, query: $0.baseAddress!) }
+            #expect(abs(score - 1) < 1e-5)
+            var scored: [Float] = []
+            query.withUnsafeBufferPointer { probe in
+                arena.forEachScoreBlock(slots: 3..<40, query: probe.baseAddress!) { first, scores in
+                    #expect(first == 3 + scored.count)
+                    scored += scores
+                }
+            }
+            #expect(scored.count == 37 && abs(scored[4] - 1) < 1e-5)
+            let expected = vectors.prefix(30).flatMap { $0 }.flatMap { value in
+                withUnsafeBytes(of: value.bitPattern.littleEndian) { Array($0) }
+            }
+            // A prefix stays what it was while the owner appends after it.
+            let prefix = arena.prefix(30)
+            try arena.append([1, 2, 3, 4, 5])
+            #expect(try bytes(of: prefix) == expected)
+            let copy = try arena.copy(slots: 30, backing: .memory)
+            #expect(copy.count == 30 && (0..<30).allSatisfy { copy.vector($0) == vectors[$0] })
+        }
+    }
+
+    @Test("runs never cross a segment, and slots past the first segment read back")
+    func segments() throws {
+        // 16,384 values are 64 KiB a vector: 1,024 vectors fill a 64 MiB segment.
+        let arena = try VectorArena(dimension: 16_384)
+        #expect(arena.slotsPerSegment == 1024)
+        for slot in 0..<1030 {
+            var vector = [Float](repeating: 0, count: 16_384)
+            vector[slot % 16_384] = Float(slot + 1)
+            try arena.append(vector)
+        }
+        #expect(arena.vector(1027)[1027] == 1028)
+        var runs: [Range<Int>] = []
+        arena.forEachRun(slots: 1000..<1030, runSlotsMax: 16) { first, _, n in runs.append(first..<(first + n)) }
+        #expect(runs.map(\.count) == [16, 8, 6])
+        #expect(runs.allSatisfy { $0.lowerBound / 1024 == ($0.upperBound - 1) / 1024 })
+        var whole: [UInt8] = []
+        try arena.prefix(1030).forEachBlock { whole.append(contentsOf: $0) }
+        #expect(whole.count == 1030 * 16_384 * 4)
+        let restored = try VectorArena(dimension: 16_384)
+        try whole.withUnsafeBytes { try restored.appendBytes($0) }
+        #expect(restored.count == 1030 && restored.vector(1029) == arena.vector(1029))
+    }
+
+    @Test("clear errors: a directory that is missing, bytes that are not whole vectors, a wrong dimension")
+    func errors() throws {
+        let directory = TemporaryDirectory()
+        let missing = #expect(throws: VectorError.self) {
+            _ = try VectorArena(dimension: 4, backing: .file(directory: directory.child("missing")))
+        }
+        #expect(missing?.code == .storage && missing?.message.contains("missing") == true)
+        let arena = try VectorArena(dimension: 4, backing: .file(directory: directory.path))
+        #expect(throws: VectorError(.dimensionMismatch, "a vector of 3 values, the arena holds 4")) {
+            try arena.append([1, 2, 3])
+        }
+        let odd = [UInt8](repeating: 0, count: 10)
+        let refused = #expect(throws: VectorError.self) { try odd.withUnsafeBytes { try arena.appendBytes($0) } }
+        #expect(refused?.code == .malformedSnapshot)
+        #expect(arena.count == 0)
+        #expect(throws: VectorError.self) { _ = try VectorArena(dimension: 0) }
+        // The file is unlinked at once: nothing is left in the directory.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).isEmpty)
+    }
+}
