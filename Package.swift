@@ -96,6 +96,7 @@ let package = Package(
         .target(
             name: "AnnalsService",
             dependencies: [
+                "CAnnalsKernels",
                 "AnnalsLog",
                 "AnnalsEvents",
                 "AnnalsProjections",

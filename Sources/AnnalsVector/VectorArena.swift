@@ -44,6 +44,14 @@ public final class VectorArena: @unchecked Sendable {
     /// The number of slots written.
     public private(set) var count = 0
     private var segments: [Segment] = []
+    /// The first bytes of a vector `appendBytes` has not been given whole yet.
+    private var partial: [UInt8] = []
+    /// Dirty page cache of a file arena is bounded to two windows of this size (see `annals_writeback_window`):
+    /// inside a memory-limited container, dirty pages count against the limit until the disk has them.
+    public static let writebackWindowBytes = 16 << 20
+    /// The file offsets where the current and the previous writeback windows start.
+    private var windowStart = 0
+    private var previousWindowStart = 0
     /// The file descriptor of the unlinked file, or -1 for memory.
     fileprivate let descriptor: Int32
 
@@ -225,15 +233,36 @@ public final class VectorArena: @unchecked Sendable {
         }
     }
 
-    /// Appends whole vectors given as bytes (little-endian Float32; a multiple of the vector size), as
-    /// `forEachBlock` gives them: restores an arena from a snapshot without going through `[Float]`. Values are not
+    /// Appends vectors given as bytes (little-endian Float32, slot after slot), as `Prefix.forEachBlock` gives
+    /// them: restores an arena from a snapshot without going through `[Float]`. Blocks may split a vector; its
+    /// bytes are kept until the rest comes (`partialBytes`), and `count` counts whole vectors only. Values are not
     /// checked; the caller checked the bytes' digest.
     ///
-    /// - Throws: `VectorError` with code `.malformedSnapshot` for a length that is not whole vectors, `.storage`.
+    /// - Throws: `VectorError` with code `.storage`.
     public func appendBytes(_ bytes: UnsafeRawBufferPointer) throws(VectorError) {
-        guard bytes.count % vectorBytes == 0 else {
-            throw VectorError(.malformedSnapshot, "\(bytes.count) bytes are not whole vectors of \(vectorBytes)")
+        var input = bytes
+        if !partial.isEmpty {
+            let take = min(vectorBytes - partial.count, input.count)
+            partial += UnsafeRawBufferPointer(rebasing: input[0..<take])
+            input = UnsafeRawBufferPointer(rebasing: input[take...])
+            guard partial.count == vectorBytes else { return }
+            let whole = partial
+            partial = []
+            var failure: VectorError?
+            whole.withUnsafeBytes { raw in
+                do throws(VectorError) { try appendWhole(raw) } catch { failure = error }
+            }
+            if let failure { throw failure }
         }
+        let wholeBytes = input.count - input.count % vectorBytes
+        try appendWhole(UnsafeRawBufferPointer(rebasing: input[0..<wholeBytes]))
+        partial += UnsafeRawBufferPointer(rebasing: input[wholeBytes...])
+    }
+
+    /// The bytes of a vector `appendBytes` has begun but not finished (0 once every vector given is whole).
+    public var partialBytes: Int { partial.count }
+
+    private func appendWhole(_ bytes: UnsafeRawBufferPointer) throws(VectorError) {
         var done = 0
         while done < bytes.count {
             let slot = count
@@ -303,6 +332,15 @@ public final class VectorArena: @unchecked Sendable {
                 throw Self.storageError("cannot write the vector file")
             }
             done += written
+        }
+        // Appends are sequential in the file (segments follow each other), so windows are too.
+        let end = offset + bytes.count
+        if end - windowStart >= Self.writebackWindowBytes {
+            // Advice only: on failure the bytes are still in the page cache, from where the kernel writes them.
+            _ = annals_writeback_window(
+                descriptor, Int64(previousWindowStart), Int64(windowStart), Int64(end - windowStart))
+            previousWindowStart = windowStart
+            windowStart = end
         }
     }
 

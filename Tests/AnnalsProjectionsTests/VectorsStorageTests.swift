@@ -109,4 +109,30 @@ struct VectorsStorageTests {
         #expect(loaded.digests == set.digests)
         #expect(files.first { $0.projection == VectorsProjection.name }?.stateDigest == set.vectors.digest)
     }
+
+    @Test("vectors larger than a read block restore whole, though blocks split vectors")
+    func largeRestore() throws {
+        let directory = TemporaryDirectory()
+        let store = try SnapshotStore(
+            directory: directory.child("snapshots"), vectorBacking: .file(directory: directory.path))
+        var script = EventScript()
+        var generator = SeededGenerator(seed: 8)
+        script.upload("big")
+        script.start("big", attempt: 1)
+        // 3,000 × 384 floats are 4.6 MB: more than one 4 MiB block, which is not a whole number of vectors.
+        for index in UInt32(0)..<3000 {
+            script.chunk("big", attempt: 1, index: index, vector: randomUnitVector(384, &generator))
+        }
+        script.complete("big", attempt: 1, chunks: 3000)
+        var set = ProjectionSet(vectorBacking: .file(directory: directory.path))
+        for event in script.events { set.apply(event) }
+        let files = try store.write(set)
+        let loaded = try store.load(position: set.appliedPosition, expected: files)
+        #expect(loaded.vectors.digest == set.vectors.digest)
+        #expect(loaded.vectors.chunkCount == 3000)
+        let query = randomUnitVector(384, &generator)
+        #expect(
+            loaded.vectors.search(query: query, k: 5, tenant: "tenant-a")
+                == set.vectors.search(query: query, k: 5, tenant: "tenant-a"))
+    }
 }

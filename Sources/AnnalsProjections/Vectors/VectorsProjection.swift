@@ -433,14 +433,14 @@ public struct VectorsProjection: Projection {
                 spaces[Int(number)].arena = try space.arena.copy(slots: space.slots, backing: space.arena.backing)
             }
             return try spaces[Int(number)].arena.append(vector)
-        } catch {
+        } catch let first {
             do {
                 let memory = try spaces[Int(number)].arena.copy(slots: space.slots, backing: .memory)
                 spaces[Int(number)].arena = memory
                 return try memory.append(vector)
             } catch {
                 // Anonymous memory could not be mapped either: the process is out of memory.
-                preconditionFailure("cannot store a vector: \(error)")
+                fatalError("cannot store a vector in its arena (\(first)) nor in memory (\(error))")
             }
         }
     }
@@ -458,28 +458,48 @@ public struct VectorsProjection: Projection {
     private mutating func commit(_ index: Dictionary<String, DocumentState>.Index, chunkCount: UInt32) {
         let pending = documents.values[index].pending ?? []
         documents.values[index].pending = nil
-        let keyed = pending.enumerated().map { (order, ref) in
-            (chunkIndex: spaces[Int(ref.space)].chunkIndexes[Int(ref.slot)], order: order, ref: ref)
-        }.sorted { ($0.chunkIndex, $0.order) < ($1.chunkIndex, $1.order) }
-        var chosen: [SlotRef] = []
-        chosen.reserveCapacity(keyed.count)
-        for (position, item) in keyed.enumerated() {
-            let isLastOfIndex = position + 1 == keyed.count || keyed[position + 1].chunkIndex != item.chunkIndex
-            if isLastOfIndex && item.chunkIndex < chunkCount {
-                chosen.append(item.ref)
-            } else {
-                kill(item.ref)
-            }
-        }
+        let chosen = Self.completed(pending, chunkCount: chunkCount, spaces: spaces)
         let old = documents.values[index].chunks
         for ref in old { kill(ref) }
         for ref in chosen { revive(ref) }
+        // What was not chosen is still pending: a repeated chunk index, or one past the completed count.
+        for ref in pending where spaces[Int(ref.space)].states[Int(ref.slot)] == SlotState.pending.rawValue {
+            kill(ref)
+        }
         documents.values[index].chunks = chosen
         let touched = Set(old.map(\.space)).union(pending.map(\.space))
         for number in touched.sorted() {
             buildGraphIfDue(number)
             compactIfNeeded(number)
         }
+    }
+
+    /// The chunks an attempt completed with: of `pending` (in event order), the last event of each chunk index
+    /// below `chunkCount`, by chunk index.
+    private static func completed(_ pending: [SlotRef], chunkCount: UInt32, spaces: [Space]) -> [SlotRef] {
+        func chunkIndex(_ ref: SlotRef) -> UInt32 { spaces[Int(ref.space)].chunkIndexes[Int(ref.slot)] }
+        // The usual case, chunks in order without repeats, needs no sorting (and no memory beyond the result).
+        var ordered = true
+        var previous: UInt32?
+        for ref in pending {
+            let index = chunkIndex(ref)
+            if let previous, index <= previous {
+                ordered = false
+                break
+            }
+            previous = index
+        }
+        if ordered { return pending.filter { chunkIndex($0) < chunkCount } }
+        let keyed = pending.enumerated().map { (order, ref) in
+            (chunkIndex: chunkIndex(ref), order: order, ref: ref)
+        }.sorted { ($0.chunkIndex, $0.order) < ($1.chunkIndex, $1.order) }
+        var chosen: [SlotRef] = []
+        chosen.reserveCapacity(keyed.count)
+        for (position, item) in keyed.enumerated() {
+            let isLastOfIndex = position + 1 == keyed.count || keyed[position + 1].chunkIndex != item.chunkIndex
+            if isLastOfIndex && item.chunkIndex < chunkCount { chosen.append(item.ref) }
+        }
+        return chosen
     }
 
     /// Makes a pending slot live (and adds it to the space's graph).
@@ -816,6 +836,9 @@ extension VectorsProjection {
                     throw ProjectionError(
                         error.code == .storage ? .storage : .malformedSnapshot, "snapshot of vectors: \(error.message)")
                 }
+            }
+            guard arena.count == space.slots, arena.partialBytes == 0 else {
+                throw ProjectionError(.malformedSnapshot, "snapshot of vectors: space \(space.key) is missing vectors")
             }
         }
     }

@@ -1,3 +1,4 @@
+import CAnnalsKernels
 import Crypto
 public import Foundation
 
@@ -63,7 +64,13 @@ public final class BlobWriter {
     private var hasher = SHA256()
     /// Bytes written so far.
     public private(set) var size = 0
+    /// The end of the last window handed to writeback (see `annals_writeback_window`).
+    private var windowStart = 0
+    private var previousWindowStart = 0
     private var finished = false
+    /// Dirty page cache is bounded to two windows of this size: a 1 GiB upload inside a memory-limited container
+    /// would otherwise dirty 1 GiB of cache before its final fsync, which the limit counts and cannot reclaim.
+    static let writebackWindowBytes = 8 << 20
 
     init(store: BlobStore) throws {
         self.store = store
@@ -95,6 +102,13 @@ public final class BlobWriter {
             offset += written
         }
         size += bytes.count
+        if size - windowStart >= Self.writebackWindowBytes {
+            // Advice only: on failure the bytes are still written, and `finish` still fsyncs them.
+            _ = annals_writeback_window(
+                descriptor, Int64(previousWindowStart), Int64(windowStart), Int64(size - windowStart))
+            previousWindowStart = windowStart
+            windowStart = size
+        }
     }
 
     /// The last `count` bytes written (fewer when the blob is shorter).

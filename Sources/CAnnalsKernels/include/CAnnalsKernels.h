@@ -4,6 +4,9 @@
 // The block kernels of exact scans (whole sets of vectors against one query or a batch).
 #include "block_kernels.h"
 
+// Bounded dirty page cache for files written front to back.
+#include "writeback.h"
+
 // The inner loops of the vector indexes, in C for what Swift cannot do: choose the widest SIMD the CPU has at run
 // time (the Swift code is compiled for the baseline x86-64, SSE2, while the machines it runs on have AVX2 or
 // AVX-512), and prefetch memory.
