@@ -156,12 +156,14 @@ let package = Package(
             name: "annals-bench",
             dependencies: [
                 "AnnalsLog",
+                "AnnalsProjections",
                 "AnnalsEvents",
                 "AnnalsExtract",
                 "AnnalsEmbedding",
                 "AnnalsVector",
                 "AnnalsBenchSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: swiftSettings
         ),

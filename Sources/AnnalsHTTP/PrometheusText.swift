@@ -10,7 +10,12 @@ import Foundation
 /// id or a file name; every known label value is exported, with 0 when nothing happened.
 enum PrometheusText {
     static func render(core: AnnalsCore, now: Int64) -> String {
-        let (metrics, queue, applied) = core.engine.read { ($0.metrics, $0.queue.stats(now: now), $0.appliedPosition) }
+        let (metrics, queue, applied, searchable, stored, fallbacks) = core.engine.read {
+            (
+                $0.metrics, $0.queue.stats(now: now), $0.appliedPosition, $0.vectors.chunkCount,
+                $0.vectors.storedVectors, $0.vectors.storageFallbacks
+            )
+        }
         var out = ""
         func family(_ name: String, _ type: String, _ help: String, _ samples: [(labels: String, value: String)]) {
             out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
@@ -66,6 +71,17 @@ enum PrometheusText {
         family(
             "annals_projections_applied_position", "gauge", "Log position the projections have applied.",
             [("", String(applied))])
+        family("annals_vectors_searchable", "gauge", "Chunks that searches can return.", [("", String(searchable))])
+        family(
+            "annals_vectors_stored", "gauge", "Vectors held in the arenas, pending and dead ones included.",
+            [("", String(stored.count))])
+        family(
+            "annals_vectors_stored_bytes", "gauge", "Bytes of vectors in the arenas (file-backed in the service).",
+            [("", String(stored.bytes))])
+        family(
+            "annals_vectors_storage_fallbacks", "gauge",
+            "Arenas moved to anonymous memory because their file could not grow (disk full): alert on it.",
+            [("", String(fallbacks))])
         return out
     }
 

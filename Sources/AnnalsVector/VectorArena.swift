@@ -57,6 +57,13 @@ public final class VectorArena: @unchecked Sendable {
 
     fileprivate var vectorBytes: Int { dimension * MemoryLayout<Float>.stride }
     fileprivate var segmentBytes: Int { slotsPerSegment * vectorBytes }
+    /// The distance between segments in the file: `segmentBytes` rounded up to 64 KiB, because a mapping's file
+    /// offset must be a multiple of the page size (4, 16 or 64 KiB) and vectors of most sizes do not fill a segment
+    /// to such a multiple.
+    fileprivate var segmentStride: Int {
+        (segmentBytes + Self.fileAlignment - 1) / Self.fileAlignment * Self.fileAlignment
+    }
+    static let fileAlignment = 64 << 10
 
     /// An empty arena.
     ///
@@ -107,7 +114,7 @@ public final class VectorArena: @unchecked Sendable {
         if segment == segments.count { try addSegment() }
         let offset = (slot % slotsPerSegment) * vectorBytes
         if descriptor >= 0 {
-            try writeFully(UnsafeRawBufferPointer(vector), at: segment * segmentBytes + offset)
+            try writeFully(UnsafeRawBufferPointer(vector), at: segment * segmentStride + offset)
         } else {
             // Sound: the segment is mapped writable for `segmentBytes`, and offset + vectorBytes <= segmentBytes.
             segments[segment].base.advanced(by: offset).copyMemory(
@@ -226,7 +233,7 @@ public final class VectorArena: @unchecked Sendable {
                 let offset = done % segmentBytes
                 let n = min(buffer.count, segmentBytes - offset, total - done)
                 let block = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n])
-                try arena.readFully(block, at: (done / segmentBytes) * segmentBytes + offset)
+                try arena.readFully(block, at: (done / segmentBytes) * arena.segmentStride + offset)
                 try body(UnsafeRawBufferPointer(block))
                 done += n
             }
@@ -272,7 +279,7 @@ public final class VectorArena: @unchecked Sendable {
             let n = min(bytes.count - done, segmentBytes - offset)
             let part = UnsafeRawBufferPointer(rebasing: bytes[done..<(done + n)])
             if descriptor >= 0 {
-                try writeFully(part, at: segment * segmentBytes + offset)
+                try writeFully(part, at: segment * segmentStride + offset)
             } else {
                 // Sound: the segment is mapped writable and offset + n <= segmentBytes.
                 segments[segment].base.advanced(by: offset).copyMemory(from: part.baseAddress!, byteCount: n)
@@ -311,10 +318,12 @@ public final class VectorArena: @unchecked Sendable {
         let bytes = segmentBytes
         let base: UnsafeMutableRawPointer?
         if descriptor >= 0 {
-            let end = off_t((segments.count + 1) * bytes)
+            let start = segments.count * segmentStride
             // The file grows sparse, a segment at a time, so that the mapping never reaches past its end.
-            guard ftruncate(descriptor, end) == 0 else { throw Self.storageError("cannot grow the vector file") }
-            base = mmap(nil, bytes, PROT_READ, MAP_SHARED, descriptor, off_t(segments.count * bytes))
+            guard ftruncate(descriptor, off_t(start + bytes)) == 0 else {
+                throw Self.storageError("cannot grow the vector file")
+            }
+            base = mmap(nil, bytes, PROT_READ, MAP_SHARED, descriptor, off_t(start))
         } else {
             base = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
             if let base, base != MAP_FAILED { annals_advise_huge_pages(base, bytes) }

@@ -71,6 +71,31 @@ struct VectorArenaTests {
         #expect(restored.count == 1030 && restored.vector(1029) == arena.vector(1029))
     }
 
+    @Test("a file arena maps segments whose size is not a multiple of the page size")
+    func fileSegments() throws {
+        let directory = TemporaryDirectory()
+        // 384 floats are 1,536 bytes: a 64 MiB segment holds 43,690 of them, 67,107,840 bytes, not whole pages.
+        let arena = try VectorArena(dimension: 384, backing: .file(directory: directory.path))
+        #expect(arena.slotsPerSegment == 43_690)
+        var vector = [Float](repeating: 0, count: 384)
+        for slot in 0..<(arena.slotsPerSegment + 10) {
+            vector[slot % 384] = Float(slot)
+            try arena.append(vector)
+            vector[slot % 384] = 0
+        }
+        let last = arena.count - 1
+        #expect(arena.vector(last)[last % 384] == Float(last))
+        #expect(arena.vector(43_690)[43_690 % 384] == 43_690)
+        // Blocks read with pread from the second segment hold the same vectors as the mapping.
+        var lastBlock: [UInt8] = []
+        try arena.prefix(arena.count).forEachBlock { lastBlock = Array($0) }
+        let tail = Array(lastBlock.suffix(1536))
+        let expected = arena.vector(last).flatMap { value in
+            withUnsafeBytes(of: value.bitPattern.littleEndian) { Array($0) }
+        }
+        #expect(tail == expected)
+    }
+
     @Test("clear errors: a directory that is missing, bytes that are not whole vectors, a wrong dimension")
     func errors() throws {
         let directory = TemporaryDirectory()

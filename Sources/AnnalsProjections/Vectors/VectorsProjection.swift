@@ -154,6 +154,9 @@ public struct VectorsProjection: Projection {
     public private(set) var ignoredEvents: UInt64 = 0
     /// The number of `chunk.embedded` events whose vector could not be used (wrong length, NaN, bad dimension).
     public private(set) var malformedChunks: UInt64 = 0
+    /// How many times an arena's file could not grow (disk full) and its vectors moved to anonymous memory. Not part
+    /// of the state (the vectors are the same wherever they live); the service exports it so that it is noticed.
+    public private(set) var storageFallbacks = 0
 
     /// An empty projection with the default threshold, its vectors in memory.
     public init() { self.init(exactThreshold: Self.exactThresholdDefault) }
@@ -437,6 +440,7 @@ public struct VectorsProjection: Projection {
             do {
                 let memory = try spaces[Int(number)].arena.copy(slots: space.slots, backing: .memory)
                 spaces[Int(number)].arena = memory
+                storageFallbacks += 1
                 return try memory.append(vector)
             } catch {
                 // Anonymous memory could not be mapped either: the process is out of memory.
