@@ -9,7 +9,8 @@ public enum DocumentFormat: String, Sendable, CaseIterable {
     case plainText = "text/plain"
     /// CommonMark-style Markdown in UTF-8; kept as text, with its headings starting new sections.
     case markdown = "text/markdown"
-    /// HTML or XHTML in UTF-8: the text a reader sees, in paragraphs, with headings starting new sections.
+    /// HTML or XHTML: the text a reader sees, in paragraphs, with headings starting new sections. In UTF-8, or in
+    /// another ``TextCharset`` that the page declares.
     case html = "text/html"
     /// One JSON value: its strings, numbers and booleans, one per line with their key paths.
     case json = "application/json"

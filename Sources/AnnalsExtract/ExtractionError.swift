@@ -25,6 +25,7 @@ public struct ExtractionError: Error, Sendable, Equatable, CustomStringConvertib
             case encrypted = "encrypted"
             case unsafePath = "unsafe_path"
             case timeLimit = "time_limit"
+            case unsupportedCharset = "unsupported_charset"
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -78,6 +79,10 @@ public struct ExtractionError: Error, Sendable, Equatable, CustomStringConvertib
         /// Processing one document took longer than its time limit. Retryable once the service is less loaded,
         /// but a document that always hits it needs a higher limit.
         public static let timeLimit = Code(.timeLimit)
+        /// An HTML document declares a character set Annals does not read (`shift_jis`, `koi8-r`; the message names
+        /// it): the format is accepted, its bytes cannot be turned into text. The upload answers 415. Not retryable:
+        /// convert the file to UTF-8 (or windows-1252, ISO-8859-15, UTF-16).
+        public static let unsupportedCharset = Code(.unsupportedCharset)
 
         /// The code as recorded in events and problem documents, in snake case.
         public var description: String { base.rawValue }

@@ -121,4 +121,26 @@ struct FormatUploadTests {
             #expect(leftovers.isEmpty, "temporary files left: \(leftovers)")
         }
     }
+
+    @Test("HTML in windows-1252 or a declared Latin-1 is processed and searchable; Shift_JIS is refused by name")
+    func htmlCharsets() async throws {
+        try await withTestApp { app in
+            let page = try extractFixture("html/windows-1252.html")
+            let document = try await process(app, page, filename: "menu.html", contentType: nil)
+            #expect(document["status"] as? String == "completed", "\(document)")
+            #expect(document["contentType"] as? String == "text/html")
+            #expect(try await topHit(app, "crème brûlée")?.contains("Crème brûlée – 7 €") == true)
+
+            // Declared only by the Content-Type: the worker reads the same declaration from the document's record.
+            let latin1 = try extractFixture("html/latin1-undeclared.html")
+            let declared = try await process(
+                app, latin1, filename: "cafe.html", contentType: "text/html; charset=ISO-8859-1")
+            #expect(declared["status"] as? String == "completed", "\(declared)")
+
+            let shiftJIS = try await app.send(
+                .post, "/v1/documents?filename=nihongo.html", bytes: try extractFixture("html/shift_jis.html"))
+            #expect(shiftJIS.status == .unsupportedMediaType)
+            #expect(String(buffer: shiftJIS.body).contains("shift_jis"))
+        }
+    }
 }

@@ -1,4 +1,5 @@
-/// Turns the XML events of a WordprocessingML part (`word/document.xml`) into text pieces.
+/// Turns the XML events of WordprocessingML parts (`word/document.xml`, then headers, footers, notes and comments)
+/// into text pieces.
 ///
 /// - Paragraphs (`w:p`) are separated by a blank line; a line break (`w:br`, `w:cr`) is a newline and a tab
 ///   (`w:tab` in a run) a tab; text comes from `w:t` only, so field codes (`w:instrText`) and deleted text
@@ -7,11 +8,13 @@
 ///   of their `mc:Choice`.
 /// - A table row (`w:tr`) is one line, its cells separated by ` | `; paragraphs and breaks inside a cell become
 ///   spaces; empty cells are left out. A table nested in a cell stays on its row's line.
-/// - A paragraph styled `Heading1` to `Heading9` or `Title` (`w:pStyle`), or with an outline level 0 to 8
-///   (`w:outlineLvl`), starts a section. Only the style's identifier is read, not `word/styles.xml`, so custom or
-///   localised heading styles without an outline level start none.
-/// - Elements are matched by namespace, not by prefix: prefixes are resolved through the `xmlns` declarations in
-///   scope (an undeclared `w` counts as WordprocessingML).
+/// - A paragraph styled `Heading1` to `Heading9` or `Title` (`w:pStyle`), or with one of ``headingStyles`` (the
+///   custom and localised heading styles ``WordStyles`` found in `word/styles.xml`), or with an outline level 0 to 8
+///   (`w:outlineLvl`), starts a section.
+/// - Each part after the first starts a section (``beginPart()``), before its first text. The separator notes of
+///   `word/footnotes.xml` and `word/endnotes.xml` (`w:type` `separator`, `continuationSeparator`,
+///   `continuationNotice`) are left out.
+/// - Elements are matched by namespace, not by prefix (``WordNamespaces``).
 ///
 /// Output is gathered as UTF-8 bytes and handed out by ``takePieces(final:)``; the caller bounds how much
 /// arrives between two calls.
@@ -35,54 +38,30 @@ struct WordDocumentText: XMLTokenHandler, Sendable {
         }
     }
 
-    private enum Namespace: Sendable {
-        case word, markupCompatibility, other
-
-        init(uri: UnsafeBufferPointer<UInt8>) {
-            if uri.elementsEqual("http://schemas.openxmlformats.org/wordprocessingml/2006/main".utf8)
-                || uri.elementsEqual("http://purl.oclc.org/ooxml/wordprocessingml/main".utf8)
-            {
-                self = .word
-            } else if uri.elementsEqual("http://schemas.openxmlformats.org/markup-compatibility/2006".utf8) {
-                self = .markupCompatibility
-            } else {
-                self = .other
-            }
-        }
-    }
-
     private enum Element: Sendable {
         case paragraph, paragraphProperties, paragraphStyle, outlineLevel, run, text, tab, lineBreak
-        case nonBreakingHyphen, table, row, cell, skipped, other
+        case nonBreakingHyphen, table, row, cell, note, skipped, other
     }
-
-    private struct Binding: Sendable {
-        var prefix: [UInt8]
-        var namespace: Namespace
-        var depth: Int
-    }
-
-    /// The most namespace declarations in scope at once; Word declares about 30 on the root element.
-    static let bindingsMax = 4096
 
     /// The limit of emitted text, `too_large` beyond it.
     let textBytesMax: Int
+    /// The identifiers of paragraph styles that are headings besides `HeadingN` and `Title`.
+    var headingStyles: Set<[UInt8]> = []
     /// UTF-8 text not yet handed out.
     private var output: [UInt8] = []
     private var pieces: [TextPiece] = []
     private var pending = Separator.none
     /// Whether any text was written: separators and section starts before the first text are dropped.
     private var wroteAny = false
+    /// Whether a part began and its first text is still to come, to be preceded by a section start.
+    private var partBegan = false
     /// Bytes of text handed out so far.
     private(set) var textBytes = 0
     /// Whether some text that is not white space was handed out.
     private(set) var sawText = false
 
     private var depth = 0
-    private var bindings: [Binding] = []
-    /// The last prefix resolved and its namespace, valid until the bindings change.
-    private var cachedPrefix: [UInt8] = []
-    private var cachedNamespace: Namespace?
+    private var namespaces = WordNamespaces()
     /// The depth of the element whose subtree is skipped, if any.
     private var skipDepth: Int?
     private var paragraphDepth = 0
@@ -99,11 +78,25 @@ struct WordDocumentText: XMLTokenHandler, Sendable {
         self.textBytesMax = textBytesMax
     }
 
+    /// Starts the next part: its elements start afresh, and its first text starts a section.
+    mutating func beginPart() {
+        depth = 0
+        namespaces = WordNamespaces()
+        skipDepth = nil
+        paragraphDepth = 0
+        propertiesDepth = nil
+        paragraphStartedSection = false
+        runDepth = 0
+        textDepth = 0
+        cellsInRow.removeAll()
+        partBegan = true
+    }
+
     // MARK: Events
 
     mutating func startElement(_ tag: XMLTag) throws(ExtractionError) {
         depth += 1
-        try declareNamespaces(tag)
+        try namespaces.declare(tag, depth: depth)
         if skipDepth != nil { return }
         switch classify(tag.name) {
         case .paragraph:
@@ -113,7 +106,8 @@ struct WordDocumentText: XMLTokenHandler, Sendable {
         case .paragraphProperties:
             if paragraphDepth > 0 && propertiesDepth == nil { propertiesDepth = depth }
         case .paragraphStyle:
-            if propertiesDepth == depth - 1, let value = tag.attribute(localName: Self.val), Self.isHeadingStyle(value)
+            if propertiesDepth == depth - 1, let value = tag.attribute(localName: Self.val),
+                Self.isHeadingStyle(value) || headingStyles.contains(value)
             {
                 try startSection()
             }
@@ -147,6 +141,10 @@ struct WordDocumentText: XMLTokenHandler, Sendable {
                 if cells > 0 { separate(.cell) }
                 cellsInRow[cellsInRow.count - 1] = cells + 1
             }
+        case .note:
+            if let type = tag.attribute(localName: Self.type), Self.separatorNoteTypes.contains(type) {
+                skipDepth = depth
+            }
         case .skipped:
             skipDepth = depth
         case .other:
@@ -156,10 +154,7 @@ struct WordDocumentText: XMLTokenHandler, Sendable {
 
     mutating func endElement(_ tag: XMLTag) throws(ExtractionError) {
         defer {
-            while let last = bindings.last, last.depth == depth {
-                bindings.removeLast()
-                cachedNamespace = nil
-            }
+            namespaces.end(depth: depth)
             depth -= 1
         }
         if let skipDepth {
@@ -206,6 +201,15 @@ struct WordDocumentText: XMLTokenHandler, Sendable {
     }
 
     private mutating func write(_ bytes: some Collection<UInt8>) throws(ExtractionError) {
+        if partBegan {
+            partBegan = false
+            if wroteAny {
+                output.append(contentsOf: max(pending, .paragraph).bytes)
+                pending = .none
+                try flush(final: true)
+                pieces.append(.sectionStart)
+            }
+        }
         if pending != .none {
             if wroteAny { output.append(contentsOf: pending.bytes) }
             pending = .none
@@ -223,6 +227,8 @@ struct WordDocumentText: XMLTokenHandler, Sendable {
     private mutating func startSection() throws(ExtractionError) {
         guard !paragraphStartedSection, paragraphDepth == 1, cellsInRow.isEmpty else { return }
         paragraphStartedSection = true
+        // The part's own section start, if pending, is this one.
+        partBegan = false
         guard wroteAny else { return }
         output.append(contentsOf: max(pending, .paragraph).bytes)
         pending = .none
@@ -258,6 +264,10 @@ struct WordDocumentText: XMLTokenHandler, Sendable {
     // MARK: Names
 
     private static let val = Array("val".utf8)
+    private static let type = Array("type".utf8)
+    /// The `w:type` values of the notes that only draw the line above the notes, or say that notes continue.
+    private static let separatorNoteTypes: Set<[UInt8]> = Set(
+        ["separator", "continuationSeparator", "continuationNotice"].map { Array($0.utf8) })
 
     /// Whether a `w:pStyle` value names a heading: `Heading1` to `Heading9` or `Title`, in any case, spaces
     /// ignored (`heading 1`).
@@ -268,54 +278,13 @@ struct WordDocumentText: XMLTokenHandler, Sendable {
             && (UInt8(ascii: "1")...UInt8(ascii: "9")).contains(folded[7])
     }
 
-    /// Records the `xmlns` and `xmlns:prefix` declarations of a start tag, scoped to the current depth.
-    private mutating func declareNamespaces(_ tag: XMLTag) throws(ExtractionError) {
-        guard Self.contains(tag.bytes, "xmlns") else { return }
-        var declared: [Binding] = []
-        let depth = self.depth
-        tag.forEachAttribute { name, value in
-            guard name.starts(with: "xmlns".utf8) else { return }
-            let prefix: [UInt8]
-            if name.count == 5 {
-                prefix = []
-            } else if name[5] == UInt8(ascii: ":") {
-                prefix = Array(name[6...])
-            } else {
-                return
-            }
-            declared.append(Binding(prefix: prefix, namespace: Namespace(uri: value), depth: depth))
-        }
-        guard !declared.isEmpty else { return }
-        bindings += declared
-        cachedNamespace = nil
-        guard bindings.count <= Self.bindingsMax else {
-            throw ExtractionError(
-                .malformed, "The XML declares more than \(Self.bindingsMax) namespaces in one scope.")
-        }
-    }
-
     private mutating func classify(_ name: UnsafeBufferPointer<UInt8>) -> Element {
-        let colon = name.firstIndex(of: UInt8(ascii: ":"))
-        let prefix = UnsafeBufferPointer(rebasing: name[0..<(colon ?? 0)])
-        let local = UnsafeBufferPointer(rebasing: name[(colon.map { $0 + 1 } ?? 0)...])
-        let namespace: Namespace
-        if let cachedNamespace, Self.equals(cachedPrefix, prefix) {
-            namespace = cachedNamespace
-        } else {
-            namespace = resolve(prefix)
-            cachedPrefix = Array(prefix)
-            cachedNamespace = namespace
-        }
+        let (namespace, local) = namespaces.resolve(name)
         switch namespace {
         case .word: return Self.wordElement(local)
         case .markupCompatibility: return Self.equals(local, "Fallback") ? .skipped : .other
         case .other: return .other
         }
-    }
-
-    private func resolve(_ prefix: UnsafeBufferPointer<UInt8>) -> Namespace {
-        if let binding = bindings.last(where: { Self.equals($0.prefix, prefix) }) { return binding.namespace }
-        return Self.equals(prefix, "w") ? .word : .other
     }
 
     private static func wordElement(_ local: UnsafeBufferPointer<UInt8>) -> Element {
@@ -341,6 +310,7 @@ struct WordDocumentText: XMLTokenHandler, Sendable {
             if Self.equals(local, "pStyle") { return .paragraphStyle }
             if Self.equals(local, "outlineLvl") { return .outlineLevel }
             if Self.equals(local, "noBreakHyphen") { return .nonBreakingHyphen }
+            if Self.equals(local, "footnote") || Self.equals(local, "endnote") { return .note }
             if Self.equals(local, "moveFrom") || Self.equals(local, "pPrChange")
                 || Self.equals(local, "rPrChange")
             {
@@ -350,36 +320,8 @@ struct WordDocumentText: XMLTokenHandler, Sendable {
         }
     }
 
-    /// Whether `bytes` are the ASCII `literal` (a plain comparison: `elementsEqual` against a `String.UTF8View` is a
-    /// slow generic path here, where every element name is compared).
     @inline(__always)
     private static func equals(_ bytes: UnsafeBufferPointer<UInt8>, _ literal: StaticString) -> Bool {
-        guard bytes.count == literal.utf8CodeUnitCount else { return false }
-        for index in 0..<bytes.count where bytes[index] != literal.utf8Start[index] { return false }
-        return true
-    }
-
-    @inline(__always)
-    private static func equals(_ array: [UInt8], _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard array.count == bytes.count else { return false }
-        for index in 0..<bytes.count where bytes[index] != array[index] { return false }
-        return true
-    }
-
-    /// Whether `needle` (ASCII) occurs in `bytes`.
-    private static func contains(_ bytes: UnsafeBufferPointer<UInt8>, _ needle: StaticString) -> Bool {
-        let count = needle.utf8CodeUnitCount
-        guard bytes.count >= count else { return false }
-        let first = needle.utf8Start[0]
-        var index = 0
-        while index <= bytes.count - count {
-            if bytes[index] == first {
-                var matched = 1
-                while matched < count && bytes[index + matched] == needle.utf8Start[matched] { matched += 1 }
-                if matched == count { return true }
-            }
-            index += 1
-        }
-        return false
+        WordNamespaces.equals(bytes, literal)
     }
 }

@@ -35,12 +35,17 @@ struct ZIPDirectory: Sendable {
     let centralDirectoryOffset: Int
     /// The entry named by the `wanted` path, if there is one.
     let wanted: Entry?
+    /// The entries whose names `isAlsoWanted` accepts, in directory order.
+    let alsoWanted: [Entry]
 
-    /// Reads and checks the central directory of the archive in `source`, remembering the entry named `wanted`.
+    /// Reads and checks the central directory of the archive in `source`, remembering the entry named `wanted` and
+    /// those whose names `isAlsoWanted` accepts.
     ///
-    /// - Throws: `malformed` (no end record, offsets outside the archive, several disks, a duplicate `wanted`);
-    ///   `too_many_entries` past `entriesMax`; `unsafe_path`; `encrypted`.
-    init(source: any ByteSource, wanted: String, entriesMax: Int) throws(ExtractionError) {
+    /// - Throws: `malformed` (no end record, offsets outside the archive, several disks, a duplicate `wanted` or
+    ///   wanted name); `too_many_entries` past `entriesMax`; `unsafe_path`; `encrypted`.
+    init(
+        source: any ByteSource, wanted: String, isAlsoWanted: ([UInt8]) -> Bool = { _ in false }, entriesMax: Int
+    ) throws(ExtractionError) {
         let size = source.size
         guard size >= Self.endRecordBytes else {
             throw ExtractionError(.malformed, "The archive is \(size) bytes long, too short for a ZIP file.")
@@ -102,6 +107,8 @@ struct ZIPDirectory: Sendable {
         let directoryLimit = directoryOffset + directorySize
         var position = directoryOffset
         var wantedEntry: Entry?
+        var alsoWantedEntries: [Entry] = []
+        var alsoWantedNames: Set<[UInt8]> = []
         let wantedName = Array(wanted.utf8)
         for number in 0..<count {
             guard position <= directoryLimit - Self.centralHeaderBytes else {
@@ -155,12 +162,18 @@ struct ZIPDirectory: Sendable {
                     throw ExtractionError(.malformed, "The archive has two entries named \(wanted).")
                 }
                 wantedEntry = entry
+            } else if isAlsoWanted(name) {
+                guard alsoWantedNames.insert(name).inserted else {
+                    throw ExtractionError(.malformed, "The archive has two entries named \(Self.printable(name)).")
+                }
+                alsoWantedEntries.append(entry)
             }
             position += recordLength
         }
         self.entryCount = count
         self.centralDirectoryOffset = directoryOffset
         self.wanted = wantedEntry
+        self.alsoWanted = alsoWantedEntries
     }
 
     /// Replaces the 32-bit sizes and offset marked `FFFFFFFF` with the values of the ZIP64 extra field, in the

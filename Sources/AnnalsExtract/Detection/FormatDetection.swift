@@ -9,6 +9,9 @@ public struct FormatDetection: Sendable, Equatable {
     public var format: DocumentFormat?
     /// The declared media type as normalised (lowercase, without parameters); `nil` when none was declared.
     public var declaredMediaType: String?
+    /// The character set of the text: UTF-8, except for HTML that declares another one (see ``TextCharset``).
+    /// Not recorded: the worker finds it again from the same first bytes and the declared type.
+    public var charset: TextCharset
     /// Why the upload is refused (`type_mismatch`, `unsupported_type`, `empty`, with a message naming the declared
     /// and the detected type); `nil` when it is allowed.
     public var refusal: ExtractionError?
@@ -16,9 +19,10 @@ public struct FormatDetection: Sendable, Equatable {
     /// Creates a verdict; normally made by ``FormatDetector``.
     public init(
         content: DetectedContent, format: DocumentFormat?, declaredMediaType: String?, refusal: ExtractionError?,
-        encoding: ContentEncoding = .identity
+        encoding: ContentEncoding = .identity, charset: TextCharset = .utf8
     ) {
         self.content = content
+        self.charset = charset
         self.encoding = encoding
         self.format = format
         self.declaredMediaType = declaredMediaType

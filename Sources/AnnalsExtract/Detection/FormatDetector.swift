@@ -7,6 +7,9 @@
 /// `[` that starts well-formed JSON; JSON Lines when a second value follows); then the file name picks (`.csv`,
 /// `.html`, `.json`, `.jsonl`, `.md`, …); then plain text. A declared type picks the text format itself, and a
 /// declared type that contradicts the bytes is refused with `type_mismatch`, naming both.
+/// HTML may also be in another character set that a byte-order mark, the declared type's `charset` or a `<meta>`
+/// names (see ``HTMLCharset``): bytes that are not UTF-8 are HTML only with such a declaration and, once decoded, the
+/// HTML start above; a declared set Annals does not read is refused with `unsupported_charset`.
 /// A ZIP is accepted as DOCX when declared so, named `.docx`, or when its first local headers are a Word
 /// document's; any other ZIP is not.
 public enum FormatDetector {
@@ -31,10 +34,14 @@ public enum FormatDetector {
         let isWhole = isComplete && examined.count == prefix.count
         let sniffed = sniff(examined, allowTruncatedEnd: !isWhole)
         let declared = DeclaredClaim.normalise(declaredContentType)
+        let charsetLabel = HTMLCharset.declaredLabel(contentType: declaredContentType)
         if sniffed.content == .gzip {
-            return detectGzip(examined, isWhole: isWhole, declared: declared, filename: filename)
+            return detectGzip(
+                examined, isWhole: isWhole, declared: declared, filename: filename, charsetLabel: charsetLabel)
         }
-        return decide(sniffed, bytes: examined, isWhole: isWhole, declared: declared, filename: filename)
+        return decide(
+            sniffed, bytes: examined, isWhole: isWhole, declared: declared, filename: filename,
+            charsetLabel: charsetLabel)
     }
 
     /// What the bytes are, with the detail that made them binary.
@@ -54,13 +61,24 @@ public enum FormatDetector {
 
     private static func decide(
         _ sniffed: Sniffed, bytes: [UInt8], isWhole: Bool, declared: String?, filename: String?,
-        wrapper: DetectedContent? = nil
+        charsetLabel: String?, wrapper: DetectedContent? = nil
     ) -> FormatDetection {
-        let content = sniffed.content
-        func verdict(_ format: DocumentFormat?, _ refusal: ExtractionError?) -> FormatDetection {
+        var content = sniffed.content
+        func verdict(_ format: DocumentFormat?, _ refusal: ExtractionError?, charset: TextCharset = .utf8)
+            -> FormatDetection
+        {
             FormatDetection(
                 content: content, format: format, declaredMediaType: declared, refusal: refusal,
-                encoding: wrapper == nil ? .identity : .gzip)
+                encoding: wrapper == nil ? .identity : .gzip, charset: charset)
+        }
+        // The verdict on text taken as `format`: for HTML, its character set decides too.
+        func textVerdict(_ format: DocumentFormat) -> FormatDetection {
+            guard format == .html else { return verdict(format, nil) }
+            switch htmlCharset(bytes, isWhole: isWhole, isText: true, charsetLabel: charsetLabel) {
+            case .html(let charset): return verdict(.html, nil, charset: charset)
+            case .refused(let refusal): return verdict(nil, refusal)
+            case .notHTML: return verdict(.html, nil)
+            }
         }
         var detected = describe(sniffed)
         if let wrapper { detected += " inside \(wrapper.summary) (\(wrapper.mediaType))" }
@@ -68,15 +86,27 @@ public enum FormatDetector {
             return verdict(
                 nil, ExtractionError(.empty, wrapper == nil ? "The upload is empty." : "The upload is \(detected)."))
         }
+        let claim = DeclaredClaim.claim(declared)
+        if content == .binary, claim == .none || claim == .unknown || claim == .format(.html) {
+            switch htmlCharset(bytes, isWhole: isWhole, isText: false, charsetLabel: charsetLabel) {
+            case .html(let charset):
+                content = .text
+                return verdict(.html, nil, charset: charset)
+            case .refused(let refusal):
+                return verdict(nil, refusal)
+            case .notHTML:
+                break
+            }
+        }
         let kind = content == .text ? textKind(bytes, isWhole: isWhole) : nil
         if kind == .html { detected = "an HTML document (text/html)" }
         let mismatch = ExtractionError(
             .typeMismatch,
             "The declared type \(declared ?? "") contradicts the content, which is \(detected)."
         )
-        switch DeclaredClaim.claim(declared) {
+        switch claim {
         case .none, .unknown:
-            if content == .text { return verdict(inferredFormat(kind, filename: filename), nil) }
+            if content == .text { return textVerdict(inferredFormat(kind, filename: filename)) }
             if isDOCX(sniffed, filename: filename) { return verdict(.docx, nil) }
             if let format = binaryFormat(content) { return verdict(format, nil) }
             return verdict(nil, ExtractionError(.unsupportedType, "Annals does not accept \(detected)."))
@@ -88,7 +118,7 @@ public enum FormatDetector {
             guard content == .text else { return verdict(nil, mismatch) }
             if format == .json || format == .jsonLines, !startsLikeJSON(bytes) { return verdict(nil, mismatch) }
             if format == .plainText { return verdict(isMarkdownName(filename) ? .markdown : .plainText, nil) }
-            return verdict(format, nil)
+            return textVerdict(format)
         case .textNotSupported:
             guard content == .text else { return verdict(nil, mismatch) }
             return verdict(
@@ -115,9 +145,9 @@ public enum FormatDetector {
     /// A declared gzip type says nothing about the content, so the content alone decides then; any other declared
     /// type is taken as the content's (as with HTTP's `Content-Encoding`). The file name is read without its `.gz`.
     /// gzip inside gzip is refused; corrupt data is `malformed`.
-    private static func detectGzip(_ compressed: [UInt8], isWhole: Bool, declared: String?, filename: String?)
-        -> FormatDetection
-    {
+    private static func detectGzip(
+        _ compressed: [UInt8], isWhole: Bool, declared: String?, filename: String?, charsetLabel: String?
+    ) -> FormatDetection {
         var inner: [UInt8] = []
         var innerIsWhole = false
         var isFull = false
@@ -166,9 +196,59 @@ public enum FormatDetector {
         if let name = filename, name.lowercased().hasSuffix(".gz") { innerName = String(name.dropLast(3)) }
         var detection = decide(
             sniffed, bytes: inner, isWhole: innerIsWhole, declared: isGzipType ? nil : declared, filename: innerName,
-            wrapper: .gzip)
+            charsetLabel: charsetLabel, wrapper: .gzip)
         detection.declaredMediaType = declared
         return detection
+    }
+
+    /// What the character set of possible HTML says about it.
+    enum HTMLCharsetVerdict: Equatable {
+        /// HTML in this set.
+        case html(TextCharset)
+        /// Refused: the declared set is not read, or does not fit the bytes.
+        case refused(ExtractionError)
+        /// Not HTML: the bytes are binary after all.
+        case notHTML
+    }
+
+    /// Decides the character set of bytes that are HTML (`isText`: valid UTF-8 already taken as HTML) or may be
+    /// HTML in another set (otherwise: bytes that are not UTF-8, which are HTML only when a declared set turns their
+    /// start into an HTML start).
+    static func htmlCharset(_ bytes: [UInt8], isWhole: Bool, isText: Bool, charsetLabel: String?)
+        -> HTMLCharsetVerdict
+    {
+        let decision: HTMLCharset.Decision
+        do throws(ExtractionError) {
+            decision = try HTMLCharset.decide(bytes, isWhole: isWhole, declaredLabel: charsetLabel)
+        } catch {
+            // The declaration is read as ASCII: bytes with an HTML start in ASCII are HTML in a set not read.
+            return isText || textKind(bytes, isWhole: false) == .html ? .refused(error) : .notHTML
+        }
+        switch decision.charset {
+        case .utf8:
+            return isText ? .html(.utf8) : .notHTML
+        case .windows1252, .iso8859_15:
+            // Valid UTF-8 without multi-byte characters is ASCII, the same in these sets.
+            if isText { return .html(decision.charset) }
+        case .utf16LE, .utf16BE:
+            break
+        }
+        var transcoder = CharsetTranscoder(charset: decision.charset, byteOrderMarkBytes: decision.byteOrderMarkBytes)
+        var decoded: [UInt8] = []
+        do throws(ExtractionError) {
+            try bytes.withUnsafeBufferPointer { (buffer) throws(ExtractionError) in
+                try transcoder.transcode(buffer, into: &decoded)
+            }
+            if isWhole { try transcoder.finish() }
+        } catch {
+            return isText ? .refused(error) : .notHTML
+        }
+        if textKind(decoded, isWhole: isWhole) == .html { return .html(decision.charset) }
+        guard isText else { return .notHTML }
+        return .refused(
+            ExtractionError(
+                .typeMismatch,
+                "The declared character set \(decision.charset.name) contradicts the content, which is UTF-8 text."))
     }
 
     /// The format that extracts a recognised non-text content, when Annals has one.

@@ -75,10 +75,15 @@ public struct TextExtractor: Sendable {
 
     /// Creates an extractor for one document of `format`, wrapped in `encoding`.
     ///
+    /// `declaredContentType` is the upload's declared `Content-Type`, parameters included: for HTML, its `charset`
+    /// parameter names the character set unless a byte-order mark does (see ``TextCharset``); other formats ignore
+    /// it.
+    ///
     /// PDF and DOCX cannot be read front to back (their indexes sit at the end): for them ``feed(_:)`` throws
     /// `unsupported_type`; read them with ``PDFExtractor`` over a ``ByteSource`` and with ``DOCXExtractor``.
     public init(
-        format: DocumentFormat, encoding: ContentEncoding = .identity, configuration: Configuration = Configuration()
+        format: DocumentFormat, encoding: ContentEncoding = .identity, declaredContentType: String? = nil,
+        configuration: Configuration = Configuration()
     ) {
         self.format = format
         self.encoding = encoding
@@ -87,7 +92,7 @@ public struct TextExtractor: Sendable {
             switch format {
             case .plainText: PlainTextExtractor()
             case .markdown: MarkdownExtractor()
-            case .html: UTF8TokenizingExtractor(HTMLTokenizer())
+            case .html: HTMLExtractor(declaredLabel: HTMLCharset.declaredLabel(contentType: declaredContentType))
             case .json: UTF8TokenizingExtractor(JSONTokenizer(isLines: false, depthMax: configuration.nestingDepthMax))
             case .jsonLines:
                 UTF8TokenizingExtractor(JSONTokenizer(isLines: true, depthMax: configuration.nestingDepthMax))
@@ -104,7 +109,8 @@ public struct TextExtractor: Sendable {
     /// Consumes the next bytes of the document; returns the pieces they complete (possibly none).
     ///
     /// - Throws: `invalid_utf8` or `binary_content` with the byte offset; `too_large` past the text limit; the
-    ///   format's own errors (`malformed` with the byte offset, `too_deep`, `too_many_columns`); for gzip,
+    ///   format's own errors (`malformed` with the byte offset, `too_deep`, `too_many_columns`; for HTML,
+    ///   `unsupported_charset`, and `malformed` for broken UTF-16); for gzip,
     ///   `malformed` for corrupt data, `decompressed_too_large` and `compression_ratio` for a bomb.
     public mutating func feed(_ bytes: some Collection<UInt8>) throws(ExtractionError) -> [TextPiece] {
         bytesIn += bytes.count
@@ -142,12 +148,13 @@ public struct TextExtractor: Sendable {
     /// - Throws: as ``feed(_:)`` and ``finish()``, or as ``PDFExtractor`` for a PDF.
     public static func extract(
         _ bytes: some Collection<UInt8>, format: DocumentFormat, encoding: ContentEncoding = .identity,
-        configuration: Configuration = Configuration()
+        declaredContentType: String? = nil, configuration: Configuration = Configuration()
     ) throws(ExtractionError) -> ExtractedText {
         if format == .pdf, encoding == .identity {
             return try PDFExtractor.extract(MemoryByteSource(Array(bytes)), configuration: configuration)
         }
-        var extractor = TextExtractor(format: format, encoding: encoding, configuration: configuration)
+        var extractor = TextExtractor(
+            format: format, encoding: encoding, declaredContentType: declaredContentType, configuration: configuration)
         var collector = ExtractedTextCollector()
         collector.add(try extractor.feed(bytes))
         collector.add(try extractor.finish())

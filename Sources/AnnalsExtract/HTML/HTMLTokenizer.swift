@@ -15,8 +15,8 @@
 /// nesting costs no memory and `nestingDepthMax` never applies. Unbalanced tags cannot make extraction fail, only
 /// change the layout. HTML never fails as malformed: browsers show every input, and so does this tokenizer.
 ///
-/// Charset: UTF-8 only; a page in another charset fails with `invalid_utf8` at its first non-ASCII byte (a
-/// `<meta charset>` is not read, so a page declared as windows-1252 but holding only ASCII is read correctly).
+/// Charset: the tokenizer reads UTF-8; ``HTMLExtractor`` in front of it finds a page's declared character set and
+/// transcodes other sets (UTF-16, windows-1252, ISO-8859-15) to UTF-8 first.
 struct HTMLTokenizer: UTF8Tokenizer {
     private enum State: Sendable {
         /// Text.

@@ -28,14 +28,15 @@ final class DocumentReader {
     private var sawText = false
     private let checksText: Bool
 
-    /// Opens the blob at `path`.
+    /// Opens the blob at `path`. `declaredContentType` is the upload's declared type, whose `charset` parameter
+    /// HTML reads (the rest of an HTML page's character set is found again from its first bytes).
     ///
     /// - Throws: `ExtractionError`: `.malformed` when the blob cannot be read or the document's structure is
     ///   broken; the limit codes when a gzip-wrapped PDF or DOCX inflates past them; `.unsupportedType` for a
     ///   format or encoding this version does not know (an upload recorded by a newer version).
     init(
-        path: String, mediaType: String, encoding: String, configuration: TextExtractor.Configuration,
-        scratchDirectory: String
+        path: String, mediaType: String, encoding: String, declaredContentType: String? = nil,
+        configuration: TextExtractor.Configuration, scratchDirectory: String
     ) throws(ExtractionError) {
         guard let format = DocumentFormat(rawValue: mediaType) else {
             throw ExtractionError(.unsupportedType, "Annals cannot extract \(mediaType).")
@@ -67,7 +68,9 @@ final class DocumentReader {
                 throw ExtractionError(.malformed, "The blob \(path) cannot be opened.")
             }
             self.handle = handle
-            stream = TextExtractor(format: format, encoding: wrapping, configuration: configuration)
+            stream = TextExtractor(
+                format: format, encoding: wrapping, declaredContentType: declaredContentType,
+                configuration: configuration)
             // The text extractor checks the limit and the emptiness itself.
             checksText = false
         }

@@ -104,7 +104,8 @@ struct Worker: Sendable {
         do {
             reader = try DocumentReader(
                 path: core.blobs.path(of: document.blobKey), mediaType: document.contentType,
-                encoding: document.contentEncoding, configuration: core.configuration.extraction,
+                encoding: document.contentEncoding, declaredContentType: document.declaredContentType,
+                configuration: core.configuration.extraction,
                 scratchDirectory: core.blobs.temporaryDirectory)
         } catch {
             let stage: Annals_Events_V1_JobStage = error.code == .malformed ? .readBlob : .extract

@@ -5,6 +5,11 @@ sample.docx is a minimal valid WordprocessingML package written with zipfile (th
 [Content_Types].xml, _rels/.rels, word/document.xml): a title, two headings, paragraphs with a tab, a line
 break and entities, a table, a text box with its mc:Fallback copy, a field code, deleted text and a comment.
 
+parts.docx has text beyond the body: two headers and a footer (header10.xml after header2.xml, as their numbers
+go), footnotes and endnotes with Word's separator notes, and a comment; and word/styles.xml with localised heading
+styles: "berschrift1" named "heading 1" (as a German Word writes it), "Kapitel" with an outline level, "Unterkapitel"
+based on "berschrift1", and "Zitat", which is no heading.
+
 pandoc.docx, when pandoc is installed, is the Markdown in pandoc.md converted by a real word processor's writer
 (pandoc's); the tests check that its text is found in order.
 
@@ -95,6 +100,127 @@ def write_sample():
     print("wrote", path)
 
 
+def part(root, body, extra_ns=""):
+    return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            f'<w:{root} xmlns:w="{W}"{extra_ns}>{body}</w:{root}>')
+
+
+def note(kind, number, text=None, note_type=None):
+    attributes = f' w:type="{note_type}"' if note_type else ""
+    if text is None:
+        # What Word writes for its separator notes: a line, no text.
+        inner = '<w:p><w:pPr><w:spacing w:after="0"/></w:pPr><w:r><w:separator/></w:r></w:p>'
+    else:
+        inner = (f'<w:p><w:pPr><w:pStyle w:val="{kind.capitalize()}Text"/></w:pPr><w:r><w:rPr>'
+                 f'<w:rStyle w:val="{kind.capitalize()}Reference"/></w:rPr><w:{kind}Ref/></w:r>'
+                 f'<w:r><w:t xml:space="preserve"> {text}</w:t></w:r></w:p>')
+    return f'<w:{kind}{attributes} w:id="{number}">{inner}</w:{kind}>'
+
+
+def style(style_id, name, based_on=None, outline=None):
+    parts = [f'<w:name w:val="{name}"/>']
+    if based_on:
+        parts.append(f'<w:basedOn w:val="{based_on}"/>')
+    if outline is not None:
+        parts.append(f'<w:pPr><w:keepNext/><w:outlineLvl w:val="{outline}"/></w:pPr>')
+    parts.append('<w:rPr><w:b/></w:rPr>')
+    return f'<w:style w:type="paragraph" w:styleId="{style_id}">{"".join(parts)}</w:style>'
+
+
+STYLES = part("styles", "".join([
+    '<w:docDefaults><w:rPrDefault><w:rPr><w:lang w:val="de-DE"/></w:rPr></w:rPrDefault></w:docDefaults>',
+    style("Standard", "Normal"),
+    style("berschrift1", "heading 1", based_on="Standard", outline=0),
+    style("Kapitel", "Chapter", based_on="Standard", outline=0),
+    style("Unterkapitel", "Subchapter", based_on="berschrift1"),
+    style("Zitat", "Quote", based_on="Standard"),
+    style("Textkrper", "Body Text", based_on="berschrift1", outline=9),
+    '<w:style w:type="character" w:styleId="Heading1Char"><w:name w:val="heading 1 Char"/></w:style>',
+]))
+
+PARTS_BODY = "".join([
+    paragraph("Bericht", "Kapitel"),
+    '<w:p><w:r><w:t>Der erste Absatz</w:t></w:r><w:r><w:rPr><w:rStyle w:val="FootnoteReference"/></w:rPr>'
+    '<w:footnoteReference w:id="1"/></w:r><w:r><w:t xml:space="preserve"> mit Fußnote.</w:t></w:r></w:p>',
+    paragraph("Einleitung", "berschrift1"),
+    paragraph("Ein Zitat, keine Überschrift.", "Zitat"),
+    paragraph("Fließtext ohne Gliederung.", "Textkrper"),
+    paragraph("Details", "Unterkapitel"),
+    '<w:p><w:r><w:t>Noch ein Satz</w:t></w:r><w:r><w:footnoteReference w:id="2"/></w:r>'
+    '<w:r><w:t xml:space="preserve"> und ein Ende</w:t></w:r><w:r><w:endnoteReference w:id="1"/></w:r>'
+    '<w:commentRangeStart w:id="0"/><w:r><w:commentReference w:id="0"/></w:r></w:p>',
+    '<w:sectPr><w:headerReference w:type="default" r:id="rId3"/><w:footerReference w:type="default" r:id="rId4"/>'
+    '</w:sectPr>',
+])
+
+PARTS_DOCUMENT = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    f'<w:document xmlns:w="{W}" '
+    'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+    f"<w:body>{PARTS_BODY}</w:body></w:document>"
+)
+
+PARTS_CONTENT_TYPES = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">
+<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>
+<Default Extension="xml" ContentType="application/xml"/>
+<Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/>
+<Override PartName="/word/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.styles+xml"/>
+<Override PartName="/word/header2.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.header+xml"/>
+<Override PartName="/word/header10.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.header+xml"/>
+<Override PartName="/word/footer1.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.footer+xml"/>
+<Override PartName="/word/footnotes.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.footnotes+xml"/>
+<Override PartName="/word/endnotes.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.endnotes+xml"/>
+<Override PartName="/word/comments.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.comments+xml"/>
+</Types>
+"""
+
+RELATIONSHIP = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
+
+PARTS_DOCUMENT_RELS = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    + "".join(f'<Relationship Id="rId{number}" Type="{RELATIONSHIP}{kind}" Target="{target}"/>'
+              for number, kind, target in [(1, "styles", "styles.xml"), (2, "header", "header10.xml"),
+                                           (3, "header", "header2.xml"), (4, "footer", "footer1.xml"),
+                                           (5, "footnotes", "footnotes.xml"), (6, "endnotes", "endnotes.xml"),
+                                           (7, "comments", "comments.xml")])
+    + "</Relationships>"
+)
+
+PARTS = [
+    ("[Content_Types].xml", PARTS_CONTENT_TYPES),
+    ("_rels/.rels", RELS),
+    ("word/_rels/document.xml.rels", PARTS_DOCUMENT_RELS),
+    # Archive order is not reading order: the footer and the notes come first here.
+    ("word/footer1.xml", part("ftr", paragraph("Seite 1 von 2"))),
+    ("word/endnotes.xml", part("endnotes", note("endnote", -1, note_type="separator")
+                               + note("endnote", 0, note_type="continuationSeparator")
+                               + note("endnote", 1, "Die Endnote."))),
+    ("word/footnotes.xml", part("footnotes", note("footnote", -1, note_type="separator")
+                                + note("footnote", 0, note_type="continuationSeparator")
+                                + note("footnote", 1, "Erste Fußnote.")
+                                + note("footnote", 2, "Zweite Fußnote.", note_type="normal"))),
+    ("word/document.xml", PARTS_DOCUMENT),
+    ("word/header10.xml", part("hdr", paragraph("Kopfzeile zehn"))),
+    ("word/header2.xml", part("hdr", paragraph("Kopfzeile zwei"))),
+    ("word/comments.xml", part("comments", '<w:comment w:id="0" w:author="A" w:initials="A">'
+                               + paragraph("Ein Kommentar.") + "</w:comment>")),
+    ("word/styles.xml", STYLES),
+    ("word/header3.xml.bak", part("hdr", paragraph("not a part"))),
+]
+
+
+def write_parts():
+    path = os.path.join(HERE, "parts.docx")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in PARTS:
+            info = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, text.encode("utf-8"))
+    print("wrote", path)
+
+
 def write_pandoc():
     if shutil.which("pandoc") is None:
         print("pandoc not found: pandoc.docx left as it is")
@@ -107,4 +233,5 @@ def write_pandoc():
 
 if __name__ == "__main__":
     write_sample()
+    write_parts()
     write_pandoc()
