@@ -159,8 +159,11 @@ let package = Package(
                 "AnnalsExtract",
                 "AnnalsEmbedding",
                 "AnnalsVector",
+                "AnnalsService",
                 "AnnalsBenchSupport",
+                "CZlibShim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ],
             swiftSettings: swiftSettings
         ),
