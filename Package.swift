@@ -161,9 +161,12 @@ let package = Package(
                 "AnnalsExtract",
                 "AnnalsEmbedding",
                 "AnnalsVector",
+                "AnnalsService",
                 "AnnalsBenchSupport",
+                "CZlibShim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -7,7 +7,8 @@ struct Bench: AsyncParsableCommand {
         commandName: "annals-bench",
         abstract: "Benchmarks of Annals' components. Build with -c release before measuring.",
         subcommands: [
-            AppendBench.self, ScanBench.self, ChunkBench.self, PDFBench.self, VectorBench.self, RestoreBench.self,
+            AppendBench.self, ScanBench.self, ChunkBench.self, IngestBench.self, PDFBench.self, VectorBench.self,
+            RestoreBench.self,
             CrashWriter.self,
         ]
     )

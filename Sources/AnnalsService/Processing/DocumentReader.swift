@@ -1,4 +1,4 @@
-import AnnalsExtract
+package import AnnalsExtract
 import Foundation
 
 /// Reads one document's text a bounded amount at a time, whatever its format and wrapping.
@@ -11,9 +11,11 @@ import Foundation
 ///
 /// Every format gets the same checks at the end: some text (`no_text`) and no more than the text limit
 /// (`too_large`).
-final class DocumentReader {
+///
+/// Package access, not public: `annals-bench ingest` measures the worker's path through this same reader.
+package final class DocumentReader {
     /// Bytes of the blob read at a time.
-    static let readBytes = 1 << 20
+    package static let readBytes = 1 << 20
 
     /// The blob and the streaming extractor of a text format. Separate optionals rather than one enum, so that the
     /// extractors are mutated in place rather than copied out and back.
@@ -34,7 +36,7 @@ final class DocumentReader {
     /// - Throws: `ExtractionError`: `.malformed` when the blob cannot be read or the document's structure is
     ///   broken; the limit codes when a gzip-wrapped PDF or DOCX inflates past them; `.unsupportedType` for a
     ///   format or encoding this version does not know (an upload recorded by a newer version).
-    init(
+    package init(
         path: String, mediaType: String, encoding: String, declaredContentType: String? = nil,
         configuration: TextExtractor.Configuration, scratchDirectory: String
     ) throws(ExtractionError) {
@@ -79,7 +81,7 @@ final class DocumentReader {
     deinit { close() }
 
     /// Releases the file and removes a temporary inflated copy. Safe to call more than once.
-    func close() {
+    package func close() {
         try? handle?.close()
         handle = nil
         if let temporaryPath { unlink(temporaryPath) }
@@ -90,7 +92,7 @@ final class DocumentReader {
     ///
     /// - Throws: `ExtractionError` with the format's codes; `.noText` at the end when the document had no text;
     ///   `.tooLarge` past the text limit.
-    func next() throws(ExtractionError) -> [TextPiece]? {
+    package func next() throws(ExtractionError) -> [TextPiece]? {
         if finished { return nil }
         let pieces: [TextPiece]?
         if stream != nil, let handle {
