@@ -2,6 +2,7 @@ import AnnalsEvents
 import AnnalsProjections
 import AnnalsTesting
 import AnnalsVector
+import Foundation
 import Testing
 
 @Suite("Vectors projection storage")
@@ -134,5 +135,41 @@ struct VectorsStorageTests {
         #expect(
             loaded.vectors.search(query: query, k: 5, tenant: "tenant-a")
                 == set.vectors.search(query: query, k: 5, tenant: "tenant-a"))
+    }
+
+    @Test("slot tables past one page, and documents whose chunks interleave, keep every chunk in place")
+    func pagesAndRuns() throws {
+        var script = EventScript()
+        script.upload("long")
+        script.upload("other")
+        script.start("long", attempt: 1)
+        script.start("other", attempt: 1)
+        // 70,000 chunks cross the 65,536-slot page of the slot tables; "other" interleaves its chunks in threes.
+        var otherIndex: UInt32 = 0
+        for index in UInt32(0)..<70_000 {
+            let angle = Float(index) / 70_000 * .pi / 2
+            // The last chunk points the other way, so that a search finds it alone.
+            let vector: [Float] = index == 69_999 ? [0, -1] : [cos(angle), sin(angle)]
+            script.chunk("long", attempt: 1, index: index, vector: vector)
+            if index % 1000 == 0 {
+                for _ in 0..<3 {
+                    script.chunk("other", attempt: 1, index: otherIndex, vector: [-1, 0])
+                    otherIndex += 1
+                }
+            }
+        }
+        script.complete("long", attempt: 1, chunks: 70_000)
+        script.complete("other", attempt: 1, chunks: otherIndex)
+        let vectors = projected(VectorsProjection.self, script.events)
+        #expect(vectors.chunkCount == 70_000 + Int(otherIndex))
+        #expect(vectors.chunks(of: "long").map(\.chunkIndex) == Array(0..<70_000))
+        #expect(vectors.chunks(of: "other").count == Int(otherIndex))
+        let last = vectors.search(query: [0, -1], k: 1, tenant: "tenant-a")
+        #expect(last.first?.documentId == "long" && last.first?.chunkIndex == 69_999)
+        let other = vectors.search(query: [-1, 0], k: 2, tenant: "tenant-a", documentIds: ["other"])
+        #expect(other.count == 2 && other.allSatisfy { $0.documentId == "other" })
+        let restored = try VectorsProjection(snapshot: try vectors.snapshot())
+        #expect(restored.digest == vectors.digest)
+        #expect(restored.chunks(of: "long") == vectors.chunks(of: "long"))
     }
 }

@@ -120,10 +120,10 @@ public struct VectorsProjection: Projection {
         var arena: VectorArena
         /// The slots of `arena` this copy owns; the arena may hold more when another copy appended.
         var slots: Int { positions.count }
-        var positions: [UInt64] = []
-        var documents: [UInt32] = []
-        var chunkIndexes: [UInt32] = []
-        var states: [UInt8] = []
+        var positions = PagedColumn<UInt64>()
+        var documents = PagedColumn<UInt32>()
+        var chunkIndexes = PagedColumn<UInt32>()
+        var states = PagedColumn<UInt8>()
         var live = 0
         var dead = 0
         var graph: HNSWIndex?
@@ -135,9 +135,9 @@ public struct VectorsProjection: Projection {
         var job: JobStateMachine
         /// The running attempt's chunks in event order (a chunk index may repeat: the last wins); nil while no
         /// attempt runs.
-        var pending: [SlotRef]?
+        var pending: SlotRuns?
         /// The completed attempt's chunks, by chunk index.
-        var chunks: [SlotRef] = []
+        var chunks = SlotRuns()
     }
 
     private var documents: [String: DocumentState] = [:]
@@ -232,7 +232,7 @@ public struct VectorsProjection: Projection {
             var refs: [SlotRef] = []
             for id in documentIds {
                 guard let document = documents[id], document.tenant == tenant else { continue }
-                refs += document.chunks.filter { matches($0.space) }
+                refs += document.chunks.lazy.filter { matches($0.space) }
             }
             guard !refs.isEmpty else { return [] }
             // A selective filter scores its few chunks directly instead of scanning the tenant's whole space.
@@ -304,27 +304,22 @@ public struct VectorsProjection: Projection {
     ) -> [(slot: Int, position: UInt64, score: Float)] {
         guard space.live > 0 else { return [] }
         var top = TopK(k: min(k, space.live))
+        let states = space.states
+        let positions = space.positions
         query.withUnsafeBufferPointer { query in
-            space.states.withUnsafeBufferPointer { states in
-                space.positions.withUnsafeBufferPointer { positions in
-                    // Sound: the arena scores slots below `slots`, for which states and positions have entries.
-                    space.arena.forEachScoreBlock(slots: 0..<space.slots, query: query.baseAddress!) { first, scores in
-                        let n = scores.count
-                        do {  // One block's scores against the running top k.
-                            var threshold = top.threshold
-                            for offset in 0..<n {
-                                let score = scores[offset]
-                                if score < threshold { continue }
-                                let slot = first + offset
-                                guard states[slot] == SlotState.live.rawValue, !score.isNaN else { continue }
-                                let position = positions[slot]
-                                guard top.wouldAccept(id: position, score: score) else { continue }
-                                if let allowed, !allowed.contains(UInt32(slot)) { continue }
-                                top.insert(id: position, score: score)
-                                threshold = top.threshold
-                            }
-                        }
-                    }
+            // The arena scores slots below `slots`, for which states and positions have entries.
+            space.arena.forEachScoreBlock(slots: 0..<space.slots, query: query.baseAddress!) { first, scores in
+                var threshold = top.threshold
+                for offset in 0..<scores.count {
+                    let score = scores[offset]
+                    if score < threshold { continue }
+                    let slot = first + offset
+                    guard states[slot] == SlotState.live.rawValue, !score.isNaN else { continue }
+                    let position = positions[slot]
+                    guard top.wouldAccept(id: position, score: score) else { continue }
+                    if let allowed, !allowed.contains(UInt32(slot)) { continue }
+                    top.insert(id: position, score: score)
+                    threshold = top.threshold
                 }
             }
         }
@@ -356,7 +351,7 @@ public struct VectorsProjection: Projection {
         case .jobStarted(let started):
             guard let index = transition(event, started.documentID) else { return }
             drop(index)
-            documents.values[index].pending = []
+            documents.values[index].pending = SlotRuns()
         case .jobFailed(let failed):
             guard let index = transition(event, failed.documentID) else { return }
             drop(index)
@@ -374,7 +369,7 @@ public struct VectorsProjection: Projection {
         case .documentDeleted(let deleted):
             guard let index = transition(event, deleted.documentID) else { return }
             drop(index)
-            let touched = Set(documents.values[index].chunks.map(\.space))
+            let touched = documents.values[index].chunks.spaces
             for ref in documents.values[index].chunks { kill(ref) }
             documents.remove(at: index)
             tombstones.insert(deleted.documentID)
@@ -454,13 +449,13 @@ public struct VectorsProjection: Projection {
         guard let pending = documents.values[index].pending else { return }
         documents.values[index].pending = nil
         for ref in pending { kill(ref) }
-        for number in Set(pending.map(\.space)).sorted() { compactIfNeeded(number) }
+        for number in pending.spaces.sorted() { compactIfNeeded(number) }
     }
 
     /// Makes the completed attempt's chunks (indexes below `chunkCount`, the last event of each) the document's
     /// searchable ones, in place of its previous chunks.
     private mutating func commit(_ index: Dictionary<String, DocumentState>.Index, chunkCount: UInt32) {
-        let pending = documents.values[index].pending ?? []
+        let pending = documents.values[index].pending ?? SlotRuns()
         documents.values[index].pending = nil
         let chosen = Self.completed(pending, chunkCount: chunkCount, spaces: spaces)
         let old = documents.values[index].chunks
@@ -471,7 +466,7 @@ public struct VectorsProjection: Projection {
             kill(ref)
         }
         documents.values[index].chunks = chosen
-        let touched = Set(old.map(\.space)).union(pending.map(\.space))
+        let touched = old.spaces.union(pending.spaces)
         for number in touched.sorted() {
             buildGraphIfDue(number)
             compactIfNeeded(number)
@@ -480,7 +475,7 @@ public struct VectorsProjection: Projection {
 
     /// The chunks an attempt completed with: of `pending` (in event order), the last event of each chunk index
     /// below `chunkCount`, by chunk index.
-    private static func completed(_ pending: [SlotRef], chunkCount: UInt32, spaces: [Space]) -> [SlotRef] {
+    private static func completed(_ pending: SlotRuns, chunkCount: UInt32, spaces: [Space]) -> SlotRuns {
         func chunkIndex(_ ref: SlotRef) -> UInt32 { spaces[Int(ref.space)].chunkIndexes[Int(ref.slot)] }
         // The usual case, chunks in order without repeats, needs no sorting (and no memory beyond the result).
         var ordered = true
@@ -493,12 +488,14 @@ public struct VectorsProjection: Projection {
             }
             previous = index
         }
-        if ordered { return pending.filter { chunkIndex($0) < chunkCount } }
+        var chosen = SlotRuns()
+        if ordered {
+            for ref in pending where chunkIndex(ref) < chunkCount { chosen.append(ref) }
+            return chosen
+        }
         let keyed = pending.enumerated().map { (order, ref) in
             (chunkIndex: chunkIndex(ref), order: order, ref: ref)
         }.sorted { ($0.chunkIndex, $0.order) < ($1.chunkIndex, $1.order) }
-        var chosen: [SlotRef] = []
-        chosen.reserveCapacity(keyed.count)
         for (position, item) in keyed.enumerated() {
             let isLastOfIndex = position + 1 == keyed.count || keyed[position + 1].chunkIndex != item.chunkIndex
             if isLastOfIndex && item.chunkIndex < chunkCount { chosen.append(item.ref) }
@@ -573,11 +570,6 @@ public struct VectorsProjection: Projection {
         }
         var renumbered = [UInt32](repeating: .max, count: space.slots)
         var compacted = Space(key: space.key, arena: arena)
-        let kept = space.slots - space.dead
-        compacted.positions.reserveCapacity(kept)
-        compacted.documents.reserveCapacity(kept)
-        compacted.chunkIndexes.reserveCapacity(kept)
-        compacted.states.reserveCapacity(kept)
         do {
             var slot = 0
             while slot < space.slots {
@@ -608,14 +600,9 @@ public struct VectorsProjection: Projection {
         compacted.live = space.live
         compacted.graph = space.graph
         spaces[Int(number)] = compacted
-        func renumber(_ refs: inout [SlotRef]) {
-            for index in refs.indices where refs[index].space == number {
-                refs[index].slot = renumbered[Int(refs[index].slot)]
-            }
-        }
         for index in documents.indices {
-            renumber(&documents.values[index].chunks)
-            if documents.values[index].pending != nil { renumber(&documents.values[index].pending!) }
+            documents.values[index].chunks.renumber(space: number, renumbered)
+            documents.values[index].pending?.renumber(space: number, renumbered)
         }
     }
 
@@ -661,10 +648,10 @@ extension VectorsProjection {
             writer.count(space.slots)
             writer.count(space.live)
             writer.count(space.dead)
-            writer.integers(space.positions)
-            writer.integers(space.documents)
-            writer.integers(space.chunkIndexes)
-            writer.integers(space.states)
+            space.positions.write(to: &writer)
+            space.documents.write(to: &writer)
+            space.chunkIndexes.write(to: &writer)
+            space.states.write(to: &writer)
             writer.bool(space.graph != nil)
             if let graph = space.graph { writer.byteArray(graph.serialized()) }
         }
@@ -685,9 +672,13 @@ extension VectorsProjection {
         return SnapshotPayload(head: head.bytes, tail: spaces.map { $0.arena.prefix($0.slots) })
     }
 
-    private static func write(_ refs: [SlotRef], to writer: inout SnapshotWriter) {
-        writer.count(refs.count)
-        writer.integers(refs.map { UInt64($0.space) << 32 | UInt64($0.slot) })
+    private static func write(_ refs: SlotRuns, to writer: inout SnapshotWriter) {
+        writer.count(refs.runs.count)
+        for run in refs.runs {
+            writer.u32(run.space)
+            writer.u32(run.first)
+            writer.u32(run.count)
+        }
     }
 
     /// The whole payload in one array.
@@ -782,17 +773,25 @@ extension VectorsProjection {
                     error.code == .storage ? .storage : .malformedSnapshot, "snapshot of vectors: \(error.message)")
             }
             var space = Space(key: key, arena: arena)
-            space.positions = try reader.integers(slots)
-            space.documents = try reader.integers(slots)
-            space.chunkIndexes = try reader.integers(slots)
-            space.states = try reader.integers(slots)
+            space.positions = try PagedColumn.read(slots, from: &reader)
+            space.documents = try PagedColumn.read(slots, from: &reader)
+            space.chunkIndexes = try PagedColumn.read(slots, from: &reader)
+            space.states = try PagedColumn.read(slots, from: &reader)
             space.live = live
             space.dead = dead
-            let counted = space.states.reduce(into: [0, 0, 0, 0]) { $0[Int(min($1, 3))] += 1 }
-            guard counted[3] == 0, counted[1] == live, counted[2] == dead,
-                zip(space.positions, space.positions.dropFirst()).allSatisfy({ $0 < $1 }),
-                space.documents.allSatisfy({ Int($0) < documentIds.count })
-            else { throw reader.malformed("the slot tables of space \(key) are inconsistent") }
+            var counted = [0, 0, 0, 0]
+            space.states.forEach { counted[Int(min($0, 3))] += 1 }
+            var ascending = true
+            var previous: UInt64?
+            space.positions.forEach { position in
+                if let previous, position <= previous { ascending = false }
+                previous = position
+            }
+            var known = true
+            space.documents.forEach { if Int($0) >= documentIds.count { known = false } }
+            guard counted[3] == 0, counted[1] == live, counted[2] == dead, ascending, known else {
+                throw reader.malformed("the slot tables of space \(key) are inconsistent")
+            }
             if try reader.bool() {
                 let bytes = try reader.byteArray()
                 do throws(VectorError) {
@@ -849,19 +848,21 @@ extension VectorsProjection {
 
     private static func readRefs(
         _ reader: inout SnapshotReader, _ spaces: [Space], ordinal: UInt32, state: SlotState
-    ) throws(ProjectionError) -> [SlotRef] {
-        let count = try reader.count(elementBytes: 8)
-        let packed: [UInt64] = try reader.integers(count)
-        var refs: [SlotRef] = []
-        refs.reserveCapacity(count)
-        for value in packed {
-            let ref = SlotRef(space: UInt32(value >> 32), slot: UInt32(truncatingIfNeeded: value))
-            guard Int(ref.space) < spaces.count, Int(ref.slot) < spaces[Int(ref.space)].slots,
-                spaces[Int(ref.space)].documents[Int(ref.slot)] == ordinal,
-                spaces[Int(ref.space)].states[Int(ref.slot)] == state.rawValue
+    ) throws(ProjectionError) -> SlotRuns {
+        var runs: [SlotRuns.Run] = []
+        for _ in 0..<(try reader.count(elementBytes: 12)) {
+            let run = SlotRuns.Run(space: try reader.u32(), first: try reader.u32(), count: try reader.u32())
+            guard Int(run.space) < spaces.count, run.count > 0,
+                Int(run.first) + Int(run.count) <= spaces[Int(run.space)].slots
             else { throw reader.malformed("a chunk refers to a slot that is not its document's") }
-            refs.append(ref)
+            let space = spaces[Int(run.space)]
+            for slot in Int(run.first)..<(Int(run.first) + Int(run.count)) {
+                guard space.documents[slot] == ordinal, space.states[slot] == state.rawValue else {
+                    throw reader.malformed("a chunk refers to a slot that is not its document's")
+                }
+            }
+            runs.append(run)
         }
-        return refs
+        return SlotRuns(runs: runs)
     }
 }
