@@ -19,6 +19,13 @@ struct SnapshotWriter {
 
     mutating func i64(_ value: Int64) { integer(value) }
 
+    /// Overwrites the eight bytes at `offset` (written earlier, for example as a placeholder) with `value`.
+    mutating func patchU64(at offset: Int, _ value: UInt64) {
+        withUnsafeBytes(of: value.littleEndian) { raw in
+            for index in 0..<8 { bytes[offset + index] = raw[index] }
+        }
+    }
+
     /// A count of elements that follow.
     mutating func count(_ value: Int) { integer(UInt64(value)) }
 

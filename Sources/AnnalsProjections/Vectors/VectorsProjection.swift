@@ -632,6 +632,8 @@ extension VectorsProjection {
     /// after slot. Equal event sequences give equal payloads: slots are laid out by the events alone.
     public func snapshotPayload() -> SnapshotPayload {
         var writer = SnapshotWriter(capacity: 1024 + spaces.reduce(0) { $0 + $1.slots * 17 })
+        // The head's length goes first; it is patched in at the end rather than copying the head behind it.
+        writer.u64(0)
         writer.u32(Self.version)
         writer.u64(UInt64(exactThreshold))
         writer.u64(ignoredEvents)
@@ -666,10 +668,8 @@ extension VectorsProjection {
             if let pending = document.pending { Self.write(pending, to: &writer) }
             Self.write(document.chunks, to: &writer)
         }
-        var head = SnapshotWriter(capacity: writer.bytes.count + 8)
-        head.u64(UInt64(writer.bytes.count))
-        head.integers(writer.bytes)
-        return SnapshotPayload(head: head.bytes, tail: spaces.map { $0.arena.prefix($0.slots) })
+        writer.patchU64(at: 0, UInt64(writer.bytes.count - 8))
+        return SnapshotPayload(head: writer.bytes, tail: spaces.map { $0.arena.prefix($0.slots) })
     }
 
     private static func write(_ refs: SlotRuns, to writer: inout SnapshotWriter) {
