@@ -148,6 +148,14 @@ public final class VectorArena: @unchecked Sendable {
         }
     }
 
+    /// The slot's bytes as a `T` of exactly one vector's size: arenas of a few "floats" also hold fixed-size
+    /// records (raw bits, never used as numbers).
+    public func load<T: BitwiseCopyable>(_ slot: Int, as type: T.Type) -> T {
+        precondition(MemoryLayout<T>.size == vectorBytes, "a record of another size than the arena's slots")
+        precondition(slot >= 0 && slot < count, "slot \(slot) is outside the arena's \(count)")
+        return UnsafeRawPointer(pointer(slot)).loadUnaligned(as: T.self)
+    }
+
     /// The dot product of `query` (`dimension` values) with the vector in `slot` (below `count`).
     public func score(_ slot: Int, query: UnsafePointer<Float>) -> Float {
         precondition(slot >= 0 && slot < count, "slot \(slot) is outside the arena's \(count)")

@@ -52,8 +52,9 @@ public struct VectorChunk: Sendable, Hashable {
 /// Vectors live in one *space* per (tenant, embedder, dimension): a search looks only at its tenant's vectors and
 /// never compares vectors of different embedders. A space keeps its vectors in a `VectorArena`, outside the heap
 /// (in an unlinked file for the service: see `VectorArena.Backing`), in slots numbered in the order their events
-/// came; the heap holds 17 bytes per slot (the chunk event's position, the document, the chunk index, the state)
-/// and 8 per stored chunk. A chunk's vector is written to the arena when its event applies, so an attempt's pending
+/// came. Each slot's record (the chunk event's position, the document, the chunk index) lives in a second arena of
+/// 16-byte records beside the vectors; the heap holds one byte per slot (its state) and a document's chunks as runs of
+/// consecutive slots. A chunk's vector is written to the arena when its event applies, so an attempt's pending
 /// chunks take no heap either, and completing an attempt only flips the states of its slots. Slots of failed
 /// attempts, replaced chunks and deleted documents are dead; once they are a quarter of a space (and at least
 /// ``compactionDeadSlotsMin``), the space is compacted. Every step is a function of the events alone, so a replay
@@ -81,6 +82,9 @@ public struct VectorsProjection: Projection {
     /// graphs are built off that path, the service keeps exact scans (exact, and tens of milliseconds per query
     /// at a few hundred thousand vectors); `init(exactThreshold:)` turns graphs on, as the tests do.
     public static let exactThresholdDefault = Int(Int32.max)
+
+    /// A `SlotRecord` is stored as this many 4-byte values of a record arena.
+    static let recordFloats = MemoryLayout<SlotRecord>.size / MemoryLayout<Float>.size
 
     /// A space is compacted when its dead slots are at least this many and at least a quarter of its slots.
     public static let compactionDeadSlotsMin = 1024
@@ -115,18 +119,35 @@ public struct VectorsProjection: Projection {
         var slot: UInt32
     }
 
+    /// What a slot holds besides its vector, in the space's record arena (16 bytes, outside the heap).
+    struct SlotRecord: BitwiseCopyable {
+        var position: UInt64
+        var document: UInt32
+        var chunkIndex: UInt32
+    }
+
     struct Space {
         var key: SpaceKey
         var arena: VectorArena
-        /// The slots of `arena` this copy owns; the arena may hold more when another copy appended.
-        var slots: Int { positions.count }
-        var positions = PagedColumn<UInt64>()
-        var documents = PagedColumn<UInt32>()
-        var chunkIndexes = PagedColumn<UInt32>()
+        /// Each slot's `SlotRecord`, as 4 "floats" of raw bits: append-only like the vectors.
+        var records: VectorArena
+        /// The slots this copy owns; the arenas may hold more when another copy appended.
+        var slots: Int { states.count }
         var states = PagedColumn<UInt8>()
         var live = 0
         var dead = 0
         var graph: HNSWIndex?
+
+        init(key: SpaceKey, arena: VectorArena, records: VectorArena) {
+            self.key = key
+            self.arena = arena
+            self.records = records
+        }
+
+        func record(_ slot: Int) -> SlotRecord { records.load(slot, as: SlotRecord.self) }
+        func position(_ slot: Int) -> UInt64 { record(slot).position }
+        func document(_ slot: Int) -> UInt32 { record(slot).document }
+        func chunkIndex(_ slot: Int) -> UInt32 { record(slot).chunkIndex }
     }
 
     struct DocumentState {
@@ -190,7 +211,7 @@ public struct VectorsProjection: Projection {
         return document.chunks.map { ref in
             let space = spaces[Int(ref.space)]
             return VectorChunk(
-                chunkIndex: space.chunkIndexes[Int(ref.slot)], position: space.positions[Int(ref.slot)],
+                chunkIndex: space.chunkIndex(Int(ref.slot)), position: space.position(Int(ref.slot)),
                 embedder: space.key.embedder, dimension: space.key.dimension)
         }
     }
@@ -243,7 +264,7 @@ public struct VectorsProjection: Projection {
                         let space = spaces[Int(ref.space)]
                         let score = space.arena.score(Int(ref.slot), query: probe.baseAddress!)
                         guard !score.isNaN else { continue }
-                        scored.append((ref, space.positions[Int(ref.slot)], score))
+                        scored.append((ref, space.position(Int(ref.slot)), score))
                     }
                 }
                 scored.sort { $0.score > $1.score || ($0.score == $1.score && $0.position < $1.position) }
@@ -260,7 +281,7 @@ public struct VectorsProjection: Projection {
                 // Graph ids are positions; the filter maps them back through the documents' refs.
                 var positionFilter: ((UInt64) -> Bool)?
                 if let slotsAllowed {
-                    let positions = Set(slotsAllowed.map { space.positions[Int($0)] })
+                    let positions = Set(slotsAllowed.map { space.position(Int($0)) })
                     positionFilter = { positions.contains($0) }
                 }
                 // Cannot throw: the dimension matches and every value is finite (both checked above).
@@ -283,8 +304,8 @@ public struct VectorsProjection: Projection {
         let space = spaces[Int(ref.space)]
         let slot = Int(ref.slot)
         return VectorHit(
-            documentId: documentIds[Int(space.documents[slot])], chunkIndex: space.chunkIndexes[slot],
-            position: space.positions[slot], score: score)
+            documentId: documentIds[Int(space.document(slot))], chunkIndex: space.chunkIndex(slot),
+            position: space.position(slot), score: score)
     }
 
     /// The slot holding `position` in `space`: positions grow with slots, so a binary search finds it.
@@ -293,9 +314,9 @@ public struct VectorsProjection: Projection {
         var high = space.slots
         while low < high {
             let middle = (low + high) / 2
-            if space.positions[middle] < position { low = middle + 1 } else { high = middle }
+            if space.position(middle) < position { low = middle + 1 } else { high = middle }
         }
-        return low < space.slots && space.positions[low] == position ? low : nil
+        return low < space.slots && space.position(low) == position ? low : nil
     }
 
     /// The exact top `k` live slots of `space` (among `allowed` when given), by a block scan of its arena.
@@ -305,7 +326,6 @@ public struct VectorsProjection: Projection {
         guard space.live > 0 else { return [] }
         var top = TopK(k: min(k, space.live))
         let states = space.states
-        let positions = space.positions
         query.withUnsafeBufferPointer { query in
             // The arena scores slots below `slots`, for which states and positions have entries.
             space.arena.forEachScoreBlock(slots: 0..<space.slots, query: query.baseAddress!) { first, scores in
@@ -315,7 +335,7 @@ public struct VectorsProjection: Projection {
                     if score < threshold { continue }
                     let slot = first + offset
                     guard states[slot] == SlotState.live.rawValue, !score.isNaN else { continue }
-                    let position = positions[slot]
+                    let position = space.position(slot)
                     guard top.wouldAccept(id: position, score: score) else { continue }
                     if let allowed, !allowed.contains(UInt32(slot)) { continue }
                     top.insert(id: position, score: score)
@@ -413,30 +433,45 @@ public struct VectorsProjection: Projection {
         let tenant = documents.values[index].tenant
         let ordinal = documents.values[index].ordinal
         let number = spaceNumber(SpaceKey(tenant: tenant, embedder: chunk.embedder, dimension: vector.count))
-        let slot = append(vector, to: number)
-        spaces[Int(number)].positions.append(event.position)
-        spaces[Int(number)].documents.append(ordinal)
-        spaces[Int(number)].chunkIndexes.append(chunk.chunkIndex)
+        let record = SlotRecord(position: event.position, document: ordinal, chunkIndex: chunk.chunkIndex)
+        let slot = append(vector, record, to: number)
         spaces[Int(number)].states.append(SlotState.pending.rawValue)
         documents.values[index].pending!.append(SlotRef(space: number, slot: UInt32(slot)))
     }
 
-    /// Appends `vector` to a space's arena, first copying the arena when another copy of the projection appended
-    /// to it, and falling back to memory when its file cannot grow (the backing is not part of the state, so the
-    /// state stays the same either way).
-    private mutating func append(_ vector: [Float], to number: UInt32) -> Int {
-        let space = spaces[Int(number)]
-        do {
-            if space.arena.count != space.slots {
-                spaces[Int(number)].arena = try space.arena.copy(slots: space.slots, backing: space.arena.backing)
+    /// Appends `vector` and its record to a space's arenas, first copying them when another copy of the projection
+    /// appended to them, and falling back to memory when a file cannot grow (the backing is not part of the state,
+    /// so the state stays the same either way). Returns the new slot.
+    private mutating func append(_ vector: [Float], _ record: SlotRecord, to number: UInt32) -> Int {
+        let slots = spaces[Int(number)].slots
+        func store(_ backing: VectorArena.Backing?) throws(VectorError) -> Int {
+            let space = spaces[Int(number)]
+            if let backing {
+                spaces[Int(number)].arena = try space.arena.copy(slots: slots, backing: backing)
+                spaces[Int(number)].records = try space.records.copy(slots: slots, backing: backing)
+            } else {
+                if space.arena.count != slots {
+                    spaces[Int(number)].arena = try space.arena.copy(slots: slots, backing: space.arena.backing)
+                }
+                if space.records.count != slots {
+                    spaces[Int(number)].records = try space.records.copy(slots: slots, backing: space.records.backing)
+                }
             }
-            return try spaces[Int(number)].arena.append(vector)
+            // A failure between the two appends leaves the vector arena one ahead; the next append copies it back
+            // to `slots` first (the count check above), so the slots stay aligned.
+            let slot = try spaces[Int(number)].arena.append(vector)
+            try withUnsafeBytes(of: record) { raw throws(VectorError) in
+                try spaces[Int(number)].records.appendBytes(raw)
+            }
+            return slot
+        }
+        do {
+            return try store(nil)
         } catch let first {
             do {
-                let memory = try spaces[Int(number)].arena.copy(slots: space.slots, backing: .memory)
-                spaces[Int(number)].arena = memory
+                let slot = try store(.memory)
                 storageFallbacks += 1
-                return try memory.append(vector)
+                return slot
             } catch {
                 // Anonymous memory could not be mapped either: the process is out of memory.
                 fatalError("cannot store a vector in its arena (\(first)) nor in memory (\(error))")
@@ -476,7 +511,7 @@ public struct VectorsProjection: Projection {
     /// The chunks an attempt completed with: of `pending` (in event order), the last event of each chunk index
     /// below `chunkCount`, by chunk index.
     private static func completed(_ pending: SlotRuns, chunkCount: UInt32, spaces: [Space]) -> SlotRuns {
-        func chunkIndex(_ ref: SlotRef) -> UInt32 { spaces[Int(ref.space)].chunkIndexes[Int(ref.slot)] }
+        func chunkIndex(_ ref: SlotRef) -> UInt32 { spaces[Int(ref.space)].chunkIndex(Int(ref.slot)) }
         // The usual case, chunks in order without repeats, needs no sorting (and no memory beyond the result).
         var ordered = true
         var previous: UInt32?
@@ -511,7 +546,7 @@ public struct VectorsProjection: Projection {
         spaces[number].live += 1
         guard spaces[number].graph != nil else { return }
         let vector = spaces[number].arena.vector(slot)
-        let position = spaces[number].positions[slot]
+        let position = spaces[number].position(slot)
         do {
             try spaces[number].graph!.add(id: position, vector: vector)
         } catch {
@@ -528,7 +563,7 @@ public struct VectorsProjection: Projection {
         guard state != SlotState.dead.rawValue else { return }
         if state == SlotState.live.rawValue {
             spaces[number].live -= 1
-            let position = spaces[number].positions[slot]
+            let position = spaces[number].position(slot)
             spaces[number].graph?.remove(id: position)
         }
         spaces[number].states[slot] = SlotState.dead.rawValue
@@ -547,7 +582,7 @@ public struct VectorsProjection: Projection {
             var graph = try HNSWIndex(dimension: space.key.dimension, configuration: graphConfiguration)
             graph.reserveCapacity(space.live)
             for slot in 0..<space.slots where space.states[slot] == SlotState.live.rawValue {
-                try graph.add(id: space.positions[slot], vector: space.arena.vector(slot))
+                try graph.add(id: space.position(slot), vector: space.arena.vector(slot))
             }
             return graph
         } catch {
@@ -568,8 +603,14 @@ public struct VectorsProjection: Projection {
             // A file that cannot be created now: compact another time (compaction changes no searchable state).
             return
         }
+        let records: VectorArena
+        do {
+            records = try VectorArena(dimension: Self.recordFloats, backing: space.records.backing)
+        } catch {
+            return
+        }
         var renumbered = [UInt32](repeating: .max, count: space.slots)
-        var compacted = Space(key: space.key, arena: arena)
+        var compacted = Space(key: space.key, arena: arena, records: records)
         do {
             var slot = 0
             while slot < space.slots {
@@ -580,16 +621,15 @@ public struct VectorsProjection: Projection {
                 }
                 var end = slot
                 while end < space.slots && space.states[end] != SlotState.dead.rawValue { end += 1 }
-                try space.arena.forEachRun(slots: slot..<end, runSlotsMax: end - slot) { _, vectors, n in
-                    try arena.appendBytes(
-                        UnsafeRawBufferPointer(
-                            start: vectors, count: n * space.key.dimension * MemoryLayout<Float>.stride))
+                for (source, destination) in [(space.arena, arena), (space.records, records)] {
+                    try source.forEachRun(slots: slot..<end, runSlotsMax: end - slot) { _, values, n in
+                        try destination.appendBytes(
+                            UnsafeRawBufferPointer(
+                                start: values, count: n * source.dimension * MemoryLayout<Float>.stride))
+                    }
                 }
                 for old in slot..<end {
-                    renumbered[old] = UInt32(compacted.positions.count)
-                    compacted.positions.append(space.positions[old])
-                    compacted.documents.append(space.documents[old])
-                    compacted.chunkIndexes.append(space.chunkIndexes[old])
+                    renumbered[old] = UInt32(compacted.slots)
                     compacted.states.append(space.states[old])
                 }
                 slot = end
@@ -610,14 +650,17 @@ public struct VectorsProjection: Projection {
     private mutating func spaceNumber(_ key: SpaceKey) -> UInt32 {
         if let number = spaceNumbers[key] { return number }
         let number = UInt32(spaces.count)
-        let arena: VectorArena
-        do {
-            arena = try VectorArena(dimension: key.dimension, backing: backing)
-        } catch {
-            // The dimension was checked by the attachment decoder; a file that cannot be created falls back to memory.
-            arena = try! VectorArena(dimension: key.dimension, backing: .memory)
+        func arena(_ dimension: Int) -> VectorArena {
+            do {
+                return try VectorArena(dimension: dimension, backing: backing)
+            } catch {
+                // The dimension was checked by the attachment decoder; a file that cannot be created falls back to
+                // memory (counted: the service exports it).
+                storageFallbacks += 1
+                return try! VectorArena(dimension: dimension, backing: .memory)
+            }
         }
-        spaces.append(Space(key: key, arena: arena))
+        spaces.append(Space(key: key, arena: arena(key.dimension), records: arena(Self.recordFloats)))
         spaceNumbers[key] = number
         tenantSpaces[key.tenant, default: []].append(number)
         return number
@@ -627,11 +670,11 @@ public struct VectorsProjection: Projection {
 // MARK: Snapshot
 
 extension VectorsProjection {
-    /// The state as a payload: a head with everything but the vectors (counters, tombstones sorted, document ids by
-    /// ordinal, each space's slot tables and graph, every document sorted by id), then each space's vectors, slot
-    /// after slot. Equal event sequences give equal payloads: slots are laid out by the events alone.
+    /// The state as a payload: a head with everything but the arenas (counters, tombstones sorted, document ids by
+    /// ordinal, each space's slot states and graph, every document sorted by id with its runs of slots), then each
+    /// space's slot records and vectors, slot after slot. Equal event sequences give equal payloads: slots are laid out by the events alone.
     public func snapshotPayload() -> SnapshotPayload {
-        var writer = SnapshotWriter(capacity: 1024 + spaces.reduce(0) { $0 + $1.slots * 17 })
+        var writer = SnapshotWriter(capacity: 1024 + spaces.reduce(0) { $0 + $1.slots })
         // The head's length goes first; it is patched in at the end rather than copying the head behind it.
         writer.u64(0)
         writer.u32(Self.version)
@@ -650,9 +693,6 @@ extension VectorsProjection {
             writer.count(space.slots)
             writer.count(space.live)
             writer.count(space.dead)
-            space.positions.write(to: &writer)
-            space.documents.write(to: &writer)
-            space.chunkIndexes.write(to: &writer)
             space.states.write(to: &writer)
             writer.bool(space.graph != nil)
             if let graph = space.graph { writer.byteArray(graph.serialized()) }
@@ -669,7 +709,9 @@ extension VectorsProjection {
             Self.write(document.chunks, to: &writer)
         }
         writer.patchU64(at: 0, UInt64(writer.bytes.count - 8))
-        return SnapshotPayload(head: writer.bytes, tail: spaces.map { $0.arena.prefix($0.slots) })
+        // Each space's records, then its vectors, streamed from the arenas.
+        let tail = spaces.flatMap { [$0.records.prefix($0.slots), $0.arena.prefix($0.slots)] }
+        return SnapshotPayload(head: writer.bytes, tail: tail)
     }
 
     private static func write(_ refs: SlotRuns, to writer: inout SnapshotWriter) {
@@ -733,8 +775,9 @@ extension VectorsProjection {
         }
     }
 
-    /// Restores a state from its head (the payload's first bytes, after the length) and the vectors that follow it,
-    /// which `vectors(count, sink)` reads: exactly `count` bytes, given to `sink` in blocks of whole vectors.
+    /// Restores a state from its head (the payload's first bytes, after the length) and the arenas that follow it,
+    /// which `vectors(count, sink)` reads: exactly `count` bytes each time, given to `sink` in blocks (which may
+    /// split a vector).
     ///
     /// - Throws: `ProjectionError` with code `.versionMismatch` or `.malformedSnapshot`, `.storage`; what `vectors`
     ///   throws.
@@ -760,37 +803,27 @@ extension VectorsProjection {
             let tenant = try reader.string()
             let embedder = try reader.string()
             let dimension = Int(try reader.u32())
-            let slots = try reader.count(elementBytes: 17)
+            let slots = try reader.count(elementBytes: 1)
             let live = try reader.count(elementBytes: 0)
             let dead = try reader.count(elementBytes: 0)
             let key = SpaceKey(tenant: tenant, embedder: embedder, dimension: dimension)
             guard spaceNumbers[key] == nil else { throw reader.malformed("space \(key) appears twice") }
-            let arena: VectorArena
-            do {
-                arena = try VectorArena(dimension: dimension, backing: backing)
-            } catch {
-                throw ProjectionError(
-                    error.code == .storage ? .storage : .malformedSnapshot, "snapshot of vectors: \(error.message)")
+            func arena(_ dimension: Int) throws(ProjectionError) -> VectorArena {
+                do {
+                    return try VectorArena(dimension: dimension, backing: backing)
+                } catch {
+                    throw ProjectionError(
+                        error.code == .storage ? .storage : .malformedSnapshot, "snapshot of vectors: \(error.message)")
+                }
             }
-            var space = Space(key: key, arena: arena)
-            space.positions = try PagedColumn.read(slots, from: &reader)
-            space.documents = try PagedColumn.read(slots, from: &reader)
-            space.chunkIndexes = try PagedColumn.read(slots, from: &reader)
+            var space = Space(key: key, arena: try arena(dimension), records: try arena(Self.recordFloats))
             space.states = try PagedColumn.read(slots, from: &reader)
             space.live = live
             space.dead = dead
             var counted = [0, 0, 0, 0]
             space.states.forEach { counted[Int(min($0, 3))] += 1 }
-            var ascending = true
-            var previous: UInt64?
-            space.positions.forEach { position in
-                if let previous, position <= previous { ascending = false }
-                previous = position
-            }
-            var known = true
-            space.documents.forEach { if Int($0) >= documentIds.count { known = false } }
-            guard counted[3] == 0, counted[1] == live, counted[2] == dead, ascending, known else {
-                throw reader.malformed("the slot tables of space \(key) are inconsistent")
+            guard counted[3] == 0, counted[1] == live, counted[2] == dead else {
+                throw reader.malformed("the slot states of space \(key) are inconsistent")
             }
             if try reader.bool() {
                 let bytes = try reader.byteArray()
@@ -830,18 +863,41 @@ extension VectorsProjection {
             throw reader.malformed("\(referenced) chunks refer to the spaces' live vectors")
         }
         for space in spaces {
-            let arena = space.arena
-            try vectors(space.slots * space.key.dimension * MemoryLayout<Float>.stride) {
-                (block) throws(ProjectionError) in
-                do throws(VectorError) {
-                    try arena.appendBytes(block)
-                } catch {
+            for arena in [space.records, space.arena] {
+                try vectors(space.slots * arena.dimension * MemoryLayout<Float>.stride) {
+                    (block) throws(ProjectionError) in
+                    do throws(VectorError) {
+                        try arena.appendBytes(block)
+                    } catch {
+                        throw ProjectionError(
+                            error.code == .storage ? .storage : .malformedSnapshot,
+                            "snapshot of vectors: \(error.message)")
+                    }
+                }
+                guard arena.count == space.slots, arena.partialBytes == 0 else {
                     throw ProjectionError(
-                        error.code == .storage ? .storage : .malformedSnapshot, "snapshot of vectors: \(error.message)")
+                        .malformedSnapshot, "snapshot of vectors: space \(space.key) is missing vectors")
                 }
             }
-            guard arena.count == space.slots, arena.partialBytes == 0 else {
-                throw ProjectionError(.malformedSnapshot, "snapshot of vectors: space \(space.key) is missing vectors")
+            // The records, now loaded: positions ascending, documents known.
+            var previous: UInt64?
+            for slot in 0..<space.slots {
+                let record = space.record(slot)
+                guard previous.map({ record.position > $0 }) ?? true, Int(record.document) < documentIds.count else {
+                    throw ProjectionError(
+                        .malformedSnapshot,
+                        "snapshot of vectors: the slot records of space \(space.key) are inconsistent")
+                }
+                previous = record.position
+            }
+        }
+        // Every run of a document holds slots of that document.
+        for document in documents.values {
+            for runs in [document.pending ?? SlotRuns(), document.chunks] {
+                for ref in runs where spaces[Int(ref.space)].document(Int(ref.slot)) != document.ordinal {
+                    throw ProjectionError(
+                        .malformedSnapshot, "snapshot of vectors: a chunk refers to a slot that is not its document's")
+                }
             }
         }
     }
@@ -857,7 +913,7 @@ extension VectorsProjection {
             else { throw reader.malformed("a chunk refers to a slot that is not its document's") }
             let space = spaces[Int(run.space)]
             for slot in Int(run.first)..<(Int(run.first) + Int(run.count)) {
-                guard space.documents[slot] == ordinal, space.states[slot] == state.rawValue else {
+                guard space.states[slot] == state.rawValue else {
                     throw reader.malformed("a chunk refers to a slot that is not its document's")
                 }
             }
