@@ -1,3 +1,4 @@
+import AnnalsBenchSupport
 import AnnalsEmbedding
 import AnnalsExtract
 import AnnalsService
@@ -158,12 +159,12 @@ struct IngestRun {
 
         // Each stage is timed around its calls; the sum of the stages is the whole, less the loop's bookkeeping.
         var wallMark = clock.now
-        var cpuMark = processCPUSeconds()
+        var cpuMark = ProcessMemory.cpuSeconds()
         let wallStart = wallMark
         let cpuStart = cpuMark
         func lap(_ stage: WritableKeyPath<Stages, Double>) {
             let wallNow = clock.now
-            let cpuNow = processCPUSeconds()
+            let cpuNow = ProcessMemory.cpuSeconds()
             run.wall[keyPath: stage] += (wallNow - wallMark).seconds
             run.cpu[keyPath: stage] += cpuNow - cpuMark
             wallMark = wallNow
@@ -201,7 +202,7 @@ struct IngestRun {
             lap(\.embed)
         }
         run.wall.total = (clock.now - wallStart).seconds
-        run.cpu.total = processCPUSeconds() - cpuStart
+        run.cpu.total = ProcessMemory.cpuSeconds() - cpuStart
         // Printed nowhere; keeps the embedding from being optimised away.
         if checksum.isNaN { print("") }
         return run
@@ -222,18 +223,5 @@ struct IngestRun {
             throw ValidationError("\(path) would be refused at upload: \(refusal.message)")
         }
         return detection
-    }
-
-    /// The CPU time this process used so far (user and system), which a loaded machine does not inflate.
-    static func processCPUSeconds() -> Double {
-        var usage = rusage()
-        // Glibc imports RUSAGE_SELF as an enum case, Darwin as an integer.
-        #if canImport(Glibc)
-            getrusage(RUSAGE_SELF.rawValue, &usage)
-        #else
-            getrusage(RUSAGE_SELF, &usage)
-        #endif
-        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
-            + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
     }
 }

@@ -1,3 +1,4 @@
+import AnnalsBenchSupport
 import AnnalsExtract
 import ArgumentParser
 import Foundation
@@ -29,7 +30,7 @@ struct PDFBench: AsyncParsableCommand {
             var size = 0
             for _ in 0..<passes {
                 let start = clock.now
-                let cpuStart = Self.processCPUSeconds()
+                let cpuStart = ProcessMemory.cpuSeconds()
                 let source = try FileByteSource(path: path)
                 size = source.size
                 var extractor = try PDFExtractor(source: source)
@@ -39,7 +40,7 @@ struct PDFBench: AsyncParsableCommand {
                 }
                 pages = extractor.pageCount
                 let wall = (clock.now - start).seconds
-                let cpu = Self.processCPUSeconds() - cpuStart
+                let cpu = ProcessMemory.cpuSeconds() - cpuStart
                 if wall < best.wall { best = (wall, cpu) }
             }
             let megabytes = Double(size) / 1e6
@@ -59,18 +60,5 @@ struct PDFBench: AsyncParsableCommand {
                         megabytes / best.cpu))
             }
         }
-    }
-
-    /// The CPU time this process used so far (user and system), which a loaded machine does not inflate.
-    private static func processCPUSeconds() -> Double {
-        var usage = rusage()
-        // Glibc imports RUSAGE_SELF as an enum case, Darwin as an integer.
-        #if canImport(Glibc)
-            getrusage(RUSAGE_SELF.rawValue, &usage)
-        #else
-            getrusage(RUSAGE_SELF, &usage)
-        #endif
-        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
-            + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
     }
 }
