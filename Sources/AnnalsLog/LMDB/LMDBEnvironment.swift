@@ -1,4 +1,5 @@
 internal import CLMDB
+import Foundation
 import Glibc
 
 /// An open LMDB environment, the handles of its named databases, and the lock that makes map growth safe.
@@ -55,6 +56,28 @@ final class LMDBEnvironment: @unchecked Sendable {
         mdb_env_close(env)
         pthread_rwlock_destroy(resizeLock)
         resizeLock.deallocate()
+    }
+
+    /// Drops the map's pages from the process's page tables (`MADV_DONTNEED`); they stay in the page cache.
+    ///
+    /// Sound because the map is read-only and shared (the environment is opened without `MDB_WRITEMAP`; writes go
+    /// through `pwrite`): a dropped page is faulted in again from the page cache with the same bytes, and LMDB never
+    /// rewrites a page a reader can still see. The resize lock, held shared, keeps the map from moving meanwhile.
+    func releaseMappedPages() {
+        pthread_rwlock_rdlock(resizeLock)
+        defer { pthread_rwlock_unlock(resizeLock) }
+        // LMDB tells the map's address only for fixed maps, so the mapping of the data file is found by its path.
+        guard let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8) else { return }
+        let dataFile = URL(fileURLWithPath: path + "/data.mdb").resolvingSymlinksInPath().path
+        for line in maps.split(separator: "\n") where line.hasSuffix(" " + dataFile) {
+            guard let dash = line.firstIndex(of: "-"), let space = line.firstIndex(of: " "),
+                let start = UInt(line[..<dash], radix: 16),
+                let end = UInt(line[line.index(after: dash)..<space], radix: 16), end > start,
+                let address = UnsafeMutableRawPointer(bitPattern: start)
+            else { continue }
+            // Advice only: when the kernel refuses, the pages stay mapped and nothing else changes.
+            _ = madvise(address, Int(end - start), MADV_DONTNEED)
+        }
     }
 
     /// The size of the memory map in bytes.

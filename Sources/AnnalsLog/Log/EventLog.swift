@@ -45,11 +45,19 @@ public protocol EventLog: Sendable {
     /// A stream of head positions, yielded after each commit (only the newest is kept when the reader lags).
     func subscribe() -> AsyncStream<UInt64>
 
+    /// Lets go of the pages of the log this process has read through a memory map, if it reads through one: they
+    /// stay in the page cache, but leave the process's resident set until read again. A tailer that reads every
+    /// record once calls it now and then. Never changes what a read returns.
+    func releaseMappedPages()
+
     /// Finishes pending appends, stops the writer and ends every subscription.
     func close() async
 }
 
 extension EventLog {
+    /// Does nothing: a log that reads through no memory map holds no mapped pages.
+    public func releaseMappedPages() {}
+
     /// Appends without expectations or idempotency key.
     public func append(_ events: [EventDraft]) async throws -> AppendResult {
         try await append(events, expectedVersions: [:], idempotencyKey: nil)

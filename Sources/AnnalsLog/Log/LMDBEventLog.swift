@@ -438,6 +438,9 @@ public final class LMDBEventLog: EventLog, @unchecked Sendable {
 
     // MARK: Subscriptions
 
+    /// Drops the log's pages from this process's resident set; see `EventLog.releaseMappedPages()`.
+    public func releaseMappedPages() { environment.releaseMappedPages() }
+
     public func subscribe() -> AsyncStream<UInt64> {
         let (stream, continuation) = AsyncStream.makeStream(of: UInt64.self, bufferingPolicy: .bufferingNewest(1))
         let id: Int? = subscribers.withLock { state in

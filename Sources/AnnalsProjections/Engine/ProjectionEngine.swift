@@ -11,17 +11,23 @@ import Synchronization
 /// projections. Catching up takes the write lock one batch (`catchUpBatchCountMax` events) at a time, so readers
 /// wait for at most one batch, never for a whole replay.
 ///
-/// `@unchecked Sendable` is sound: `set`, `skipped` and `failed` are read only under the read lock and written only
-/// under the write lock of `lock`; every other stored property is immutable or a `Mutex`.
+/// `@unchecked Sendable` is sound: `set`, `skipped`, `failed` and `mappedBytesRead` are read only under a lock and
+/// written only under the write lock of `lock`; every other stored property is immutable or a `Mutex`.
 public final class ProjectionEngine: @unchecked Sendable {
     /// The most events applied under one hold of the write lock; bounds how long a reader can wait.
     public static let catchUpBatchCountMax = 4096
+
+    /// The log's mapped pages are let go of after this many bytes of records were read (`releaseMappedPages`), so
+    /// that tailing a large ingest does not keep the whole log in the resident set (it is page cache either way).
+    static let releaseMappedBytes = 64 << 20
 
     private let log: any EventLog
     private let logger: Logger
     private let lock = ReadWriteLock()
     private var set: ProjectionSet
     private var skipped: UInt64 = 0
+    /// Bytes of records read since the log's mapped pages were last released; under the write lock.
+    private var mappedBytesRead = 0
     private var failed: (any Error)?
     private let waiters = Mutex(WaitState())
 
@@ -104,6 +110,7 @@ public final class ProjectionEngine: @unchecked Sendable {
                 var events: [ProjectedEvent] = []
                 events.reserveCapacity(Int(through - before))
                 let visited = try log.scan(from: before + 1, through: through) { view in
+                    mappedBytesRead += view.storedPayload.count + view.attachment.count
                     if let event = try decode(view) { events.append(event) }
                     return true
                 }
@@ -113,6 +120,13 @@ public final class ProjectionEngine: @unchecked Sendable {
                 return (before, set.appliedPosition)
             }
             if after > before { publish() }
+            let release = lock.withWriteLock {
+                // Every record is read once here: its pages need not stay in this process's resident set.
+                guard mappedBytesRead >= Self.releaseMappedBytes else { return false }
+                mappedBytesRead = 0
+                return true
+            }
+            if release { log.releaseMappedPages() }
             if after >= target { return after }
             if after == before {
                 // The log said its head is further on but holds no record after `after`: a gap, which the log's
