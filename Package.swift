@@ -146,6 +146,7 @@ let package = Package(
                 "AnnalsProjections",
                 "AnnalsService",
                 "AnnalsHTTP",
+                "AnnalsVector",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,6 +1,7 @@
 import AnnalsEvents
 import AnnalsLog
 import AnnalsProjections
+import AnnalsVector
 import ArgumentParser
 import Foundation
 import Logging
@@ -21,6 +22,20 @@ struct Replay: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
     @Flag(help: "Compare each projection's digest with the newest checkpoint's.")
     var verify = false
+    @Option(
+        help: ArgumentHelp(
+            "Directory for the rebuilt vectors (unlinked files the kernel can page out); memory when omitted.",
+            valueName: "DIR"))
+    var scratch: String?
+
+    func validate() throws {
+        if let scratch {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: scratch, isDirectory: &isDirectory), isDirectory.boolValue,
+                FileManager.default.isWritableFile(atPath: scratch)
+            else { throw ValidationError("--scratch \(scratch) is not a writable directory") }
+        }
+    }
 
     func run() async throws {
         try await reportingErrors {
@@ -36,7 +51,9 @@ struct Replay: AsyncParsableCommand {
                     printError("annals: no checkpoint in the log to verify against; replaying to the head")
                 }
             }
-            let engine = ProjectionEngine(log: log, logger: Logger(label: "annals.replay"))
+            let engine = ProjectionEngine(
+                log: log, logger: Logger(label: "annals.replay"),
+                vectorBacking: scratch.map { .file(directory: $0) } ?? .memory)
             let start = ContinuousClock.now
             let applied = try engine.catchUp(through: target)
             let seconds = (ContinuousClock.now - start) / .seconds(1)

@@ -186,3 +186,26 @@ struct AuditCommandTests {
         #expect(denied.stderr.split(separator: "\n").count == 1)
     }
 }
+
+@Suite("annals replay, through the real binary")
+struct ReplayCommandTests {
+    @Test("vectors rebuilt in a scratch directory give the same digests as in memory, and leave no file behind")
+    func scratch() async throws {
+        let dir = TemporaryDirectory()
+        try await writeSampleHistory(data: dir.path)
+        let scratch = dir.child("scratch")
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        let inMemory = try annals("replay", "--data", dir.path, "--json")
+        let inFiles = try annals("replay", "--data", dir.path, "--scratch", scratch, "--json")
+        #expect(inMemory.status == 0 && inFiles.status == 0, "\(inMemory.stderr) \(inFiles.stderr)")
+        let memory = try jsonLines(inMemory.stdout).first
+        let files = try jsonLines(inFiles.stdout).first
+        #expect(memory?["events"] as? Int == 8)
+        let memoryDigest = (memory?["digests"] as? [String: Any])?["vectors"] as? String
+        let filesDigest = (files?["digests"] as? [String: Any])?["vectors"] as? String
+        #expect(memoryDigest?.count == 64 && filesDigest == memoryDigest)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch).isEmpty)
+        let missing = try annals("replay", "--data", dir.path, "--scratch", dir.child("missing"))
+        #expect(missing.status != 0 && missing.stderr.contains("is not a writable directory"), "\(missing.stderr)")
+    }
+}
