@@ -148,6 +148,19 @@ public final class VectorArena: @unchecked Sendable {
         }
     }
 
+    /// Drops a file arena's pages from the process's page tables (`MADV_DONTNEED`): they stay in the page cache and
+    /// are faulted in again, with the same bytes, when next read. Does nothing for memory, where it would lose them.
+    ///
+    /// Sound for files because their segments are mapped read-only and shared, and every write goes through `pwrite`
+    /// to the file itself. Safe beside concurrent reads, which fault the pages back in.
+    public func releaseMappedPages() {
+        guard descriptor >= 0 else { return }
+        for segment in segments {
+            // Advice only: when the kernel refuses, the pages stay mapped and nothing else changes.
+            _ = madvise(segment.base, segment.bytes, MADV_DONTNEED)
+        }
+    }
+
     /// The slot's bytes as a `T` of exactly one vector's size: arenas of a few "floats" also hold fixed-size
     /// records (raw bits, never used as numbers).
     public func load<T: BitwiseCopyable>(_ slot: Int, as type: T.Type) -> T {

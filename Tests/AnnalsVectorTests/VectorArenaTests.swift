@@ -96,6 +96,23 @@ struct VectorArenaTests {
         #expect(tail == expected)
     }
 
+    @Test("releasing mapped pages keeps every vector, in a file and in memory")
+    func release() throws {
+        let directory = TemporaryDirectory()
+        for backing in Self.backings(directory) {
+            let arena = try VectorArena(dimension: 64, backing: backing)
+            var generator = SeededGenerator(seed: 3)
+            let vectors = (0..<500).map { _ in randomUnitVector(64, &generator) }
+            for vector in vectors { try arena.append(vector) }
+            #expect((0..<500).allSatisfy { arena.vector($0) == vectors[$0] })
+            arena.releaseMappedPages()
+            #expect((0..<500).allSatisfy { arena.vector($0) == vectors[$0] })
+            try arena.append(vectors[0])
+            arena.releaseMappedPages()
+            #expect(arena.vector(500) == vectors[0] && arena.vector(499) == vectors[499])
+        }
+    }
+
     @Test("clear errors: a directory that is missing, bytes that are not whole vectors, a wrong dimension")
     func errors() throws {
         let directory = TemporaryDirectory()

@@ -17,9 +17,10 @@ public final class ProjectionEngine: @unchecked Sendable {
     /// The most events applied under one hold of the write lock; bounds how long a reader can wait.
     public static let catchUpBatchCountMax = 4096
 
-    /// The log's mapped pages are let go of after this many bytes of records were read (`releaseMappedPages`), so
-    /// that tailing a large ingest does not keep the whole log in the resident set (it is page cache either way).
-    static let releaseMappedBytes = 64 << 20
+    /// The log's mapped pages, and the vector arenas', are let go of after this many bytes of records were read
+    /// (`releaseMappedPages`), so that tailing a large ingest does not keep the whole log and every slot record in
+    /// the resident set (they are page cache either way).
+    static let releaseMappedBytes = 16 << 20
 
     private let log: any EventLog
     private let logger: Logger
@@ -126,7 +127,11 @@ public final class ProjectionEngine: @unchecked Sendable {
                 mappedBytesRead = 0
                 return true
             }
-            if release { log.releaseMappedPages() }
+            if release {
+                log.releaseMappedPages()
+                // Safe under the read lock: advice only, and the arenas' segments do not change meanwhile.
+                lock.withReadLock { set.vectors.releaseMappedPages() }
+            }
             if after >= target { return after }
             if after == before {
                 // The log said its head is further on but holds no record after `after`: a gap, which the log's

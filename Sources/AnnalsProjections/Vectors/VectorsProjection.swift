@@ -205,6 +205,15 @@ public struct VectorsProjection: Projection {
         }
     }
 
+    /// Drops the pages of file-backed arenas that reads mapped in (searches, records read while applying) from the
+    /// process's resident set; they stay in the page cache. See `VectorArena.releaseMappedPages()`.
+    public func releaseMappedPages() {
+        for space in spaces {
+            space.records.releaseMappedPages()
+            space.arena.releaseMappedPages()
+        }
+    }
+
     /// The searchable chunks of `documentId`, by chunk index; empty for an unknown, deleted or unprocessed document.
     public func chunks(of documentId: String) -> [VectorChunk] {
         guard let document = documents[documentId] else { return [] }
