@@ -67,7 +67,10 @@ final class LMDBEnvironment: @unchecked Sendable {
         pthread_rwlock_rdlock(resizeLock)
         defer { pthread_rwlock_unlock(resizeLock) }
         // LMDB tells the map's address only for fixed maps, so the mapping of the data file is found by its path.
-        guard let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8) else { return }
+        // Read to the end through a handle: `String(contentsOfFile:)` stops after the first page of a /proc file.
+        guard let handle = FileHandle(forReadingAtPath: "/proc/self/maps") else { return }
+        defer { try? handle.close() }
+        let maps = String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
         let dataFile = URL(fileURLWithPath: path + "/data.mdb").resolvingSymlinksInPath().path
         for line in maps.split(separator: "\n") where line.hasSuffix(" " + dataFile) {
             guard let dash = line.firstIndex(of: "-"), let space = line.firstIndex(of: " "),
