@@ -110,17 +110,7 @@ public final class VectorArena: @unchecked Sendable {
             throw VectorError(.dimensionMismatch, "a vector of \(vector.count) values, the arena holds \(dimension)")
         }
         let slot = count
-        let segment = slot / slotsPerSegment
-        if segment == segments.count { try addSegment() }
-        let offset = (slot % slotsPerSegment) * vectorBytes
-        if descriptor >= 0 {
-            try writeFully(UnsafeRawBufferPointer(vector), at: segment * segmentStride + offset)
-        } else {
-            // Sound: the segment is mapped writable for `segmentBytes`, and offset + vectorBytes <= segmentBytes.
-            segments[segment].base.advanced(by: offset).copyMemory(
-                from: UnsafeRawPointer(vector.baseAddress!), byteCount: vectorBytes)
-        }
-        count += 1
+        try appendWhole(UnsafeRawBufferPointer(vector))
         return slot
     }
 

@@ -12,6 +12,8 @@ import Glibc
 final class LMDBEnvironment: @unchecked Sendable {
     let env: OpaquePointer
     let path: String
+    /// The data file's path with symbolic links resolved, as `/proc/self/maps` names its mapping.
+    private let dataFilePath: String
     let readOnly: Bool
     private let resizeLock: UnsafeMutablePointer<pthread_rwlock_t>
     private var currentMapSize: Int
@@ -46,6 +48,7 @@ final class LMDBEnvironment: @unchecked Sendable {
         mdb_env_info(handle, &info)
         self.env = handle
         self.path = path
+        dataFilePath = URL(fileURLWithPath: path + "/data.mdb").resolvingSymlinksInPath().path
         self.readOnly = readOnly
         self.currentMapSize = info.me_mapsize
         self.resizeLock = .allocate(capacity: 1)
@@ -71,8 +74,7 @@ final class LMDBEnvironment: @unchecked Sendable {
         guard let handle = FileHandle(forReadingAtPath: "/proc/self/maps") else { return }
         defer { try? handle.close() }
         let maps = String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
-        let dataFile = URL(fileURLWithPath: path + "/data.mdb").resolvingSymlinksInPath().path
-        for line in maps.split(separator: "\n") where line.hasSuffix(" " + dataFile) {
+        for line in maps.split(separator: "\n") where line.hasSuffix(" " + dataFilePath) {
             guard let dash = line.firstIndex(of: "-"), let space = line.firstIndex(of: " "),
                 let start = UInt(line[..<dash], radix: 16),
                 let end = UInt(line[line.index(after: dash)..<space], radix: 16), end > start,

@@ -195,9 +195,6 @@ struct SnapshotReader {
         }
     }
 
-    /// The bytes not read yet.
-    var remaining: ArraySlice<UInt8> { bytes[offset...] }
-
     private func need(_ count: Int) throws(ProjectionError) {
         guard count >= 0, bytes.count - offset >= count else {
             throw malformed("it ends \(count - (bytes.count - offset)) bytes early")

@@ -103,9 +103,9 @@ public final class ProjectionEngine: @unchecked Sendable {
     public func catchUp(through last: UInt64) throws -> UInt64 {
         let target = min(last, try log.head())
         while true {
-            let (before, after) = try lock.withWriteLock { () throws -> (UInt64, UInt64) in
+            let (before, after, release) = try lock.withWriteLock { () throws -> (UInt64, UInt64, Bool) in
                 let before = set.appliedPosition
-                guard before < target else { return (before, before) }
+                guard before < target else { return (before, before, false) }
                 let through = min(target, before + UInt64(Self.catchUpBatchCountMax))
                 // Decode the batch first, then apply it as a whole, which lets long batches use two threads.
                 var events: [ProjectedEvent] = []
@@ -118,15 +118,12 @@ public final class ProjectionEngine: @unchecked Sendable {
                 set.apply(contentsOf: events)
                 // Undecodable events at the end of the batch are passed too.
                 set.skip(to: visited)
-                return (before, set.appliedPosition)
+                // Every record is read once here: its pages need not stay in this process's resident set.
+                let release = mappedBytesRead >= Self.releaseMappedBytes
+                if release { mappedBytesRead = 0 }
+                return (before, set.appliedPosition, release)
             }
             if after > before { publish() }
-            let release = lock.withWriteLock {
-                // Every record is read once here: its pages need not stay in this process's resident set.
-                guard mappedBytesRead >= Self.releaseMappedBytes else { return false }
-                mappedBytesRead = 0
-                return true
-            }
             if release {
                 log.releaseMappedPages()
                 // Safe under the read lock: advice only, and the arenas' segments do not change meanwhile.

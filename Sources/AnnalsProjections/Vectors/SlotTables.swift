@@ -8,10 +8,6 @@ struct PagedColumn<Element: FixedWidthInteger & Sendable>: Sendable {
 
     init() {}
 
-    init(_ values: [Element]) {
-        for value in values { append(value) }
-    }
-
     subscript(index: Int) -> Element {
         get { pages[index >> 16][index & 0xFFFF] }
         set { pages[index >> 16][index & 0xFFFF] = newValue }
