@@ -14,7 +14,16 @@ extension ProjectionSet {
     public mutating func apply(contentsOf events: [ProjectedEvent]) {
         guard let first = events.firstIndex(where: { $0.position > appliedPosition }) else { return }
         let batch = events[first...]
-        let ordered = zip(batch, batch.dropFirst()).allSatisfy { $0.position < $1.position }
+        // By index: iterating the events themselves would copy (retain and release) every one of them.
+        var ordered = true
+        var previous = appliedPosition
+        for index in batch.indices {
+            guard batch[index].position > previous else {
+                ordered = false
+                break
+            }
+            previous = batch[index].position
+        }
         guard ordered, batch.count >= Self.parallelApplyCountMin else {
             for index in batch.indices { apply(batch[index]) }
             return

@@ -138,16 +138,15 @@ public final class VectorArena: @unchecked Sendable {
         }
     }
 
-    /// Drops a file arena's pages from the process's page tables (`MADV_DONTNEED`): they stay in the page cache and
-    /// are faulted in again, with the same bytes, when next read. Does nothing for memory, where it would lose them.
+    /// Drops a file arena's pages, and those of segments restored from a mapped file, from the process's page tables
+    /// (`MADV_DONTNEED`): they stay in the page cache and are faulted in again, with the same bytes, when next read.
+    /// Does nothing for anonymous memory, where it would lose them.
     ///
     /// Sound for files because their segments are mapped read-only and shared, and every write goes through `pwrite`
     /// to the file itself. Safe beside concurrent reads, which fault the pages back in.
     public func releaseMappedPages() {
-        guard descriptor >= 0 else { return }
-        for segment in segments {
-            // Advice only: when the kernel refuses, the pages stay mapped and nothing else changes.
-            _ = madvise(segment.base, segment.bytes, MADV_DONTNEED)
+        for segment in segments where descriptor >= 0 || segment.owner != nil {
+            segment.releasePages()
         }
     }
 
@@ -242,6 +241,14 @@ public final class VectorArena: @unchecked Sendable {
             defer { buffer.deallocate() }
             while done < total {
                 let offset = done % segmentBytes
+                let segment = segments[done / segmentBytes]
+                guard segment.owner == nil else {
+                    // A segment restored from a snapshot file: read through its mapping.
+                    let n = min(blockBytes, segmentBytes - offset, total - done)
+                    try body(UnsafeRawBufferPointer(start: segment.base + offset, count: n))
+                    done += n
+                    continue
+                }
                 let n = min(buffer.count, segmentBytes - offset, total - done)
                 let block = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n])
                 try arena.readFully(block, at: (done / segmentBytes) * arena.segmentStride + offset)
@@ -299,6 +306,48 @@ public final class VectorArena: @unchecked Sendable {
             count += n / vectorBytes
         }
     }
+
+    /// An arena of `slots` vectors restored from `bytes` (little-endian Float32, slot after slot, as
+    /// `Prefix.forEachBlock` gives them), which lie inside `mapping`: every full segment is the mapping's own bytes,
+    /// used where they are (no copy, and no memory of the process's own: the kernel reads them from the file when
+    /// touched and may drop them again); only the last, partial segment is copied into `backing`, because appends
+    /// continue there. With `mapping` nil, every byte is copied. Values are not checked; the caller checks the
+    /// file's digest.
+    ///
+    /// The mapped bytes must not change while the arena or a copy of its segments lives: snapshot files are written
+    /// once and renamed into place; removing one (pruning) is safe, since the mapping keeps the file's data.
+    ///
+    /// - Throws: `VectorError` with code `.invalidDimension`, `.malformedSnapshot` when `bytes` does not hold
+    ///   exactly `slots` vectors, `.storage`.
+    public static func restore(
+        dimension: Int, slots: Int, backing: Backing, bytes: UnsafeRawBufferPointer, mapping: MappedFile?
+    ) throws(VectorError) -> VectorArena {
+        let arena = try VectorArena(dimension: dimension, backing: backing)
+        guard slots >= 0, bytes.count == slots * arena.vectorBytes else {
+            throw VectorError(
+                .malformedSnapshot, "\(bytes.count) bytes do not hold \(slots) vectors of \(dimension) values")
+        }
+        var done = 0
+        if let mapping, slots > 0 {
+            precondition(
+                bytes.baseAddress! >= mapping.bytes.baseAddress!
+                    && bytes.baseAddress! + bytes.count <= mapping.bytes.baseAddress! + mapping.bytes.count,
+                "restored bytes outside their mapping")
+            let full = slots / arena.slotsPerSegment
+            for index in 0..<full {
+                // Sound: the bytes lie inside the mapping, which the segment keeps alive, and never change.
+                let base = UnsafeMutableRawPointer(mutating: bytes.baseAddress! + index * arena.segmentBytes)
+                arena.segments.append(Segment(base: base, bytes: arena.segmentBytes, owner: mapping))
+            }
+            arena.count = full * arena.slotsPerSegment
+            done = full * arena.segmentBytes
+        }
+        try arena.appendWhole(UnsafeRawBufferPointer(rebasing: bytes[done...]))
+        return arena
+    }
+
+    /// The number of leading segments that are another file's mapped bytes (see `restore`).
+    public var adoptedSegments: Int { segments.prefix { $0.owner != nil }.count }
 
     /// A new arena, with `backing`, holding copies of the first `slots` vectors.
     ///
@@ -382,16 +431,59 @@ public final class VectorArena: @unchecked Sendable {
     }
 }
 
-/// One mapped segment of an arena; unmapped when the last arena (or reader) holding it goes.
+/// One mapped segment of an arena; unmapped when the last arena (or reader) holding it goes, unless it is part of
+/// a larger mapping (`owner`), which then lives as long as the segment.
 final class Segment: @unchecked Sendable {
     // Sound: `base` is never reassigned, and the bytes it points to are governed by `VectorArena`'s contract.
     let base: UnsafeMutableRawPointer
     let bytes: Int
+    /// The file mapping the bytes belong to, for a segment restored from a snapshot file; nil for the arena's own.
+    let owner: MappedFile?
 
-    init(base: UnsafeMutableRawPointer, bytes: Int) {
+    init(base: UnsafeMutableRawPointer, bytes: Int, owner: MappedFile? = nil) {
         self.base = base
         self.bytes = bytes
+        self.owner = owner
     }
 
-    deinit { munmap(base, bytes) }
+    /// `MADV_DONTNEED` on the whole pages inside the segment (a segment of a larger mapping need not start on a
+    /// page). Advice only: when the kernel refuses, the pages stay mapped and nothing else changes.
+    func releasePages() {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (Int(bitPattern: base) + page - 1) / page * page
+        let end = (Int(bitPattern: base) + bytes) / page * page
+        guard end > start, let pointer = UnsafeMutableRawPointer(bitPattern: start) else { return }
+        _ = madvise(pointer, end - start, MADV_DONTNEED)
+    }
+
+    deinit { if owner == nil { munmap(base, bytes) } }
+}
+
+/// A whole file mapped read-only and shared: restored arenas use its bytes in place. Unmapped when the last user
+/// goes; the file itself may be removed meanwhile (the mapping keeps its data).
+public final class MappedFile: @unchecked Sendable {
+    // Sound: the mapping is read-only and never changes after `init`.
+    /// The file's bytes.
+    public let bytes: UnsafeRawBufferPointer
+
+    /// Maps the first `size` bytes of the open file `descriptor` (which the caller still owns and may close).
+    ///
+    /// - Throws: `VectorError` with code `.storage` (with `errno`'s text) when the file cannot be mapped.
+    public init(descriptor: Int32, size: Int) throws(VectorError) {
+        guard size > 0 else {
+            bytes = UnsafeRawBufferPointer(start: nil, count: 0)
+            return
+        }
+        let base = mmap(nil, size, PROT_READ, MAP_SHARED, descriptor, 0)
+        guard let base, base != MAP_FAILED else {
+            throw VectorError(.storage, "cannot map \(size) bytes of a file: \(String(cString: strerror(errno)))")
+        }
+        // Read front to back once (the digest, beside the decoders): ask for read-ahead.
+        _ = madvise(base, size, MADV_SEQUENTIAL)
+        bytes = UnsafeRawBufferPointer(start: base, count: size)
+    }
+
+    deinit {
+        if let base = bytes.baseAddress { munmap(UnsafeMutableRawPointer(mutating: base), bytes.count) }
+    }
 }

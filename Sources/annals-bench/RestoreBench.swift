@@ -131,7 +131,7 @@ struct RestoreBench: AsyncParsableCommand {
                 ("load_seconds", String(format: "%.3f", loadSeconds)),
                 ("load_cpu_seconds", String(format: "%.3f", loadCPU)),
                 ("digest_seconds", String(format: "%.3f", digestSeconds)), ("digest_matches", "\(digestMatches)"),
-                ("resident_bytes", "\(resident)"),
+                ("resident_bytes", "\(resident)"), ("segments_in_place", "\(restored.vectors.restoredSegments)"),
             ]
             print("{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
         } else {
@@ -139,6 +139,7 @@ struct RestoreBench: AsyncParsableCommand {
             print(String(format: "  applied in %.2f s (%.0f events/s)", applySeconds, Double(position) / applySeconds))
             print(String(format: "  snapshot: %.1f MB written in %.2f s", Double(snapshotBytes) / 1e6, writeSeconds))
             print(String(format: "  restore: %.2f s wall, %.2f s CPU (files in the page cache)", loadSeconds, loadCPU))
+            print("  arena segments used in place from the snapshot file: \(restored.vectors.restoredSegments)")
             print(String(format: "  digest of the restored state: %.2f s, matches: \(digestMatches)", digestSeconds))
             print(String(format: "  resident after restore: %.0f MB", Double(resident) / 1e6))
         }

@@ -137,6 +137,49 @@ struct VectorsStorageTests {
                 == set.vectors.search(query: query, k: 5, tenant: "tenant-a"))
     }
 
+    @Test("a restore uses the snapshot file's vectors in place, past a segment, and goes on like the original")
+    func restoreInPlace() throws {
+        let directory = TemporaryDirectory()
+        let backing = VectorArena.Backing.file(directory: directory.path)
+        let store = try SnapshotStore(directory: directory.child("snapshots"), vectorBacking: backing)
+        var script = EventScript()
+        var generator = SeededGenerator(seed: 9)
+        script.upload("big")
+        script.start("big", attempt: 1)
+        // 4,096 floats are 16 KiB: 4,096 vectors fill a 64 MiB segment; 4,100 start a second.
+        for index in UInt32(0)..<4100 {
+            script.chunk("big", attempt: 1, index: index, vector: randomUnitVector(4096, &generator))
+        }
+        script.complete("big", attempt: 1, chunks: 4100)
+        var set = ProjectionSet(vectorBacking: backing)
+        for event in script.events { set.apply(event) }
+        let files = try store.write(set)
+        var loaded = try store.load(position: set.appliedPosition, expected: files)
+        #expect(loaded.vectors.restoredSegments == 1)
+        #expect(loaded.digests == set.digests)
+        // Pruning the files does not take the mapped vectors away.
+        for file in files { try FileManager.default.removeItem(atPath: directory.child("snapshots/\(file.file)")) }
+        let query = randomUnitVector(4096, &generator)
+        #expect(
+            loaded.vectors.search(query: query, k: 5, tenant: "tenant-a")
+                == set.vectors.search(query: query, k: 5, tenant: "tenant-a"))
+        // The same events after the restore give the same state as after the original.
+        var more = EventScript()
+        more.position = set.appliedPosition
+        more.time = script.time
+        more.upload("small")
+        more.start("small", attempt: 1)
+        more.chunk("small", attempt: 1, index: 0, vector: randomUnitVector(4096, &generator))
+        more.complete("small", attempt: 1, chunks: 1)
+        for event in more.events {
+            set.apply(event)
+            loaded.apply(event)
+        }
+        #expect(loaded.digests == set.digests)
+        // And a snapshot of the restored state, read partly through the mapping, is the same file.
+        #expect(try store.write(loaded) == store.write(set))
+    }
+
     @Test("slot tables past one page, and documents whose chunks interleave, keep every chunk in place")
     func pagesAndRuns() throws {
         var script = EventScript()

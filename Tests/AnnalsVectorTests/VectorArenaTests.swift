@@ -96,6 +96,58 @@ struct VectorArenaTests {
         #expect(tail == expected)
     }
 
+    @Test("a restored arena uses a mapped file's full segments in place and copies only the last one")
+    func restoreFromMapping() throws {
+        let directory = TemporaryDirectory()
+        // 16,384 values are 64 KiB a vector: 1,024 vectors fill a segment; 1,030 need a second, partial one.
+        let dimension = 16_384
+        var bytes = [UInt8](repeating: 0x5A, count: 71)  // a header of odd length before the vectors
+        for slot in 0..<1030 {
+            var vector = [Float](repeating: 0, count: dimension)
+            vector[slot % dimension] = Float(slot + 1)
+            for value in vector { withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes += $0 } }
+        }
+        let path = directory.child("vectors.snap")
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        for backing in Self.backings(directory) {
+            let descriptor = open(path, O_RDONLY)
+            let mapping = try MappedFile(descriptor: descriptor, size: bytes.count)
+            close(descriptor)
+            let region = UnsafeRawBufferPointer(rebasing: mapping.bytes[71...])
+            let arena = try VectorArena.restore(
+                dimension: dimension, slots: 1030, backing: backing, bytes: region, mapping: mapping)
+            #expect(arena.count == 1030 && arena.adoptedSegments == 1)
+            #expect(arena.vector(5)[5] == 6 && arena.vector(1029)[1029] == 1030)
+            // Appends continue after the copied partial segment; the bytes stream back whole, in order.
+            var extra = [Float](repeating: 0, count: dimension)
+            extra[0] = -1
+            #expect(try arena.append(extra) == 1030)
+            var streamed: [UInt8] = []
+            try arena.prefix(1030).forEachBlock { streamed += $0 }
+            #expect(streamed == Array(bytes[71...]))
+            arena.releaseMappedPages()
+            #expect(arena.vector(1000)[1000] == 1001 && arena.vector(1030)[0] == -1)
+            let copy = try arena.copy(slots: 1031, backing: .memory)
+            #expect(copy.adoptedSegments == 0 && copy.vector(1023)[1023] == 1024)
+        }
+        // The mapping outlives the file's removal.
+        let descriptor = open(path, O_RDONLY)
+        let mapping = try MappedFile(descriptor: descriptor, size: bytes.count)
+        close(descriptor)
+        let arena = try VectorArena.restore(
+            dimension: dimension, slots: 1030, backing: .memory,
+            bytes: UnsafeRawBufferPointer(rebasing: mapping.bytes[71...]), mapping: mapping)
+        try FileManager.default.removeItem(atPath: path)
+        #expect(arena.vector(1023)[1023] == 1024)
+        // Bytes that are not the vectors announced are refused.
+        let short = #expect(throws: VectorError.self) {
+            _ = try VectorArena.restore(
+                dimension: dimension, slots: 1031, backing: .memory,
+                bytes: UnsafeRawBufferPointer(rebasing: mapping.bytes[71...]), mapping: mapping)
+        }
+        #expect(short?.code == .malformedSnapshot)
+    }
+
     @Test("releasing mapped pages keeps every vector, in a file and in memory")
     func release() throws {
         let directory = TemporaryDirectory()

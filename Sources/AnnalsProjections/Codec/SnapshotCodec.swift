@@ -143,11 +143,34 @@ struct SnapshotReader {
     mutating func string() throws(ProjectionError) -> String {
         let length = Int(try u32())
         try need(length)
-        defer { offset += length }
-        guard let text = String(validating: bytes[offset..<offset + length], as: UTF8.self) else {
-            throw malformed("a string is not valid UTF-8")
+        let start = offset
+        offset += length
+        // Snapshots are mostly ids, digests and names in ASCII: those need no UTF-8 validation, and building them
+        // from a buffer pointer avoids the generic (unspecialised) path of validating an array slice, which showed
+        // as a fifth of restoring a large catalogue.
+        let text: String? = bytes.withUnsafeBufferPointer { buffer in
+            let slice = UnsafeBufferPointer(rebasing: buffer[start..<(start + length)])
+            if Self.isASCII(slice) { return String(decoding: slice, as: UTF8.self) }
+            return String(validating: slice, as: UTF8.self)
         }
+        guard let text else { throw malformed("a string is not valid UTF-8") }
         return text
+    }
+
+    /// Whether every byte is below 0x80, eight bytes at a time.
+    private static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        let raw = UnsafeRawBufferPointer(bytes)
+        var index = 0
+        var high: UInt64 = 0
+        while index + 8 <= raw.count {
+            high |= raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            index += 8
+        }
+        while index < raw.count {
+            high |= UInt64(raw[index])
+            index += 1
+        }
+        return high & 0x8080_8080_8080_8080 == 0
     }
 
     mutating func optionalString() throws(ProjectionError) -> String? {

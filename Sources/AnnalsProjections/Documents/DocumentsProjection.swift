@@ -7,8 +7,8 @@ import AnnalsEvents
 public struct DocumentsProjection: Projection {
     /// `documents`.
     public static let name = "documents"
-    /// Version 1.
-    public static let version: UInt32 = 1
+    /// Version 2 (documents in upload order in snapshots; version 1 sorted them by id).
+    public static let version: UInt32 = 2
 
     /// A tenant and the SHA-256 of some content: the key of content deduplication.
     struct ContentKey: Hashable {
@@ -192,14 +192,15 @@ extension DocumentInfo {
 // MARK: Snapshot
 
 extension DocumentsProjection {
-    /// The state as canonical bytes: the version, the ignored-event count, then every document sorted by id.
+    /// The state as canonical bytes: the version, the ignored-event count, then every document in upload order
+    /// (ascending position, the order `storage` keeps: the same after any replay, and the order a restore inserts
+    /// them in, so restoring sorts nothing).
     public func snapshot() -> [UInt8] {
         var writer = SnapshotWriter(capacity: 64 + storage.count * 320)
         writer.u32(Self.version)
         writer.u64(ignoredEvents)
         writer.count(storage.count)
-        for (_, slot) in slotOf.sorted(by: { $0.key < $1.key }) {
-            let document = storage[Int(slot)]
+        for document in storage {
             writer.string(document.id)
             writer.string(document.tenantId)
             writer.string(document.filename)
@@ -252,9 +253,13 @@ extension DocumentsProjection {
         try reader.finish()
         storage.reserveCapacity(count)
         slotOf.reserveCapacity(count)
-        // Insert in upload order, as the live projection did, so the derived lists come out in the same order.
-        documents.sort { $0.position < $1.position }
+        // In upload order, as the live projection inserted them, so the derived lists come out in the same order.
+        var previous: UInt64 = 0
         for document in documents {
+            guard document.position > previous else {
+                throw reader.malformed("document \(document.id) is out of upload order")
+            }
+            previous = document.position
             let slot = Int32(storage.count)
             guard insertIfAbsent(&slotOf, document.id, { slot }) else {
                 throw reader.malformed("document \(document.id) appears twice")

@@ -75,13 +75,13 @@ enum FileIO {
         }
     }
 
-    /// A file read front to back.
-    final class Reader {
+    /// A file opened for reading (to be mapped), with its size; closed when released.
+    final class OpenFile {
         let path: String
         let file: String
         /// The file's size when it was opened.
         let size: Int
-        private let fd: Int32
+        let fd: Int32
 
         init(_ path: String, file: String) throws(ProjectionError) {
             self.path = path
@@ -97,38 +97,6 @@ enum FileIO {
         }
 
         deinit { close(fd) }
-
-        /// Fills `buffer` from the current offset; throws when the file ends first.
-        func read(into buffer: UnsafeMutableRawBufferPointer) throws(ProjectionError) {
-            var offset = 0
-            while offset < buffer.count {
-                let count = Glibc.read(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                if count < 0 {
-                    if errno == EINTR { continue }
-                    throw storageError("cannot read", path, file: file)
-                }
-                guard count > 0 else {
-                    throw ProjectionError(.malformedSnapshot, "\(path) ends early", file: file)
-                }
-                offset += count
-            }
-        }
-
-        /// The next `count` bytes.
-        func read(_ count: Int) throws(ProjectionError) -> [UInt8] {
-            var failure: ProjectionError?
-            let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialised in
-                do throws(ProjectionError) {
-                    try read(into: UnsafeMutableRawBufferPointer(buffer))
-                    initialised = count
-                } catch {
-                    failure = error
-                    initialised = 0
-                }
-            }
-            if let failure { throw failure }
-            return bytes
-        }
     }
 
     /// fsyncs a directory, so that renames and removals inside it survive a crash.

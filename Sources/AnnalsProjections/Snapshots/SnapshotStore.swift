@@ -20,8 +20,10 @@ import Dispatch
 /// | 64 + N | P | the payload |
 ///
 /// Files are written to a temporary name, fsynced, renamed into place, and the directory is fsynced, so a crash
-/// leaves either the whole file or none. Loading checks everything before decoding: the size and SHA-256 recorded in
-/// `checkpoint.written`, the magic, the versions, the position, the name, and the payload's SHA-256.
+/// leaves either the whole file or none. Loading maps each file and checks the size and SHA-256 recorded in
+/// `checkpoint.written`, the magic, the versions, the position, the name, and that the header's state digest is the
+/// one the checkpoint recorded (the file's SHA-256 covers the header, so the payload is hashed once, not twice). A
+/// decoded state is used only once its file's digest has matched.
 public struct SnapshotStore: Sendable {
     /// The file name extension of snapshot files.
     public static let fileExtension = "snap"
@@ -144,35 +146,24 @@ public struct SnapshotStore: Sendable {
 
     /// Reads, checks and decodes every projection's snapshot at `position`, as a checkpoint listed them.
     ///
-    /// Entries for projections this build does not have are ignored.
+    /// Entries for projections this build does not have are ignored. The files are mapped, not read: each file's
+    /// SHA-256 is computed over the mapping while the projections decode (the vectors projection on one thread, the
+    /// others beside it), and a restored vector arena keeps using the mapped file's pages (see
+    /// `VectorArena.restore`). Nothing decoded is used unless its file's digest matches.
     ///
     /// - Throws: `ProjectionError`, naming the file: `.missingSnapshot` (no entry for a projection, or no such file),
     ///   `.versionMismatch` (written by another version of the projection's logic, or another file format),
-    ///   `.digestMismatch` (size, file SHA-256 or payload SHA-256 differs from what was recorded),
-    ///   `.malformedSnapshot` (bad magic, inconsistent header, or a payload that does not decode),
+    ///   `.digestMismatch` (size or SHA-256 differs from what was recorded, or the header's state digest from the
+    ///   checkpoint's), `.malformedSnapshot` (bad magic, inconsistent header, or a payload that does not decode),
     ///   `.positionMismatch` (the file holds another position or projection), `.invalidArgument` (a file name with
-    ///   a path in it), `.storage`. Recovery reports it and falls back to an older checkpoint or to position 0.
+    ///   a path in it), `.storage`. Of several failures, the first in `ProjectionSet.projectionNames` order. Recovery
+    ///   reports it and falls back to an older checkpoint or to position 0.
     public func load(position: UInt64, expected: [SnapshotFile]) throws(ProjectionError) -> ProjectionSet {
-        func payload(_ name: String, version: UInt32) throws(ProjectionError) -> [UInt8] {
-            guard let entry = expected.first(where: { $0.projection == name }) else {
-                throw ProjectionError(.missingSnapshot, "the checkpoint at \(position) lists no snapshot of \(name)")
-            }
-            return try readPayload(entry, projection: name, version: version, position: position)
-        }
-        let documents = try DocumentsProjection(
-            snapshot: payload(DocumentsProjection.name, version: DocumentsProjection.version))
-        let queue = try QueueProjection(snapshot: payload(QueueProjection.name, version: QueueProjection.version))
-        guard let vectorsEntry = expected.first(where: { $0.projection == VectorsProjection.name }) else {
-            throw ProjectionError(
-                .missingSnapshot, "the checkpoint at \(position) lists no snapshot of \(VectorsProjection.name)")
-        }
-        let vectors = try loadVectors(vectorsEntry, position: position)
-        let metrics = try MetricsProjection(
-            snapshot: payload(MetricsProjection.name, version: MetricsProjection.version))
-        let keys = try KeysProjection(snapshot: payload(KeysProjection.name, version: KeysProjection.version))
-        return ProjectionSet(
-            documents: documents, queue: queue, vectors: vectors, metrics: metrics, keys: keys,
-            appliedPosition: position)
+        let work = LoadWork(store: self, position: position, expected: expected)
+        // Four pieces on the machine's threads: the vectors file's digest and its decoding (apart, because the file
+        // is mostly vectors, whose digest is most of the work), then the documents, then the three small ones.
+        DispatchQueue.concurrentPerform(iterations: 4) { piece in work.run(piece) }
+        return try work.result()
     }
 
     /// The positions that have at least one snapshot file, newest first.
@@ -230,11 +221,12 @@ public struct SnapshotStore: Sendable {
         }
     }
 
-    /// Opens a snapshot file and checks its header against the checkpoint's entry; the payload is then read
-    /// through the returned stream, which hashes what it reads, and `finish()` checks the digests.
-    private func openPayload(
+    /// Opens and maps a snapshot file and checks its header against the checkpoint's entry. Errors found in the
+    /// header are kept in the result rather than thrown: a damaged file is reported as a digest mismatch, whatever
+    /// its first damaged byte, so the digest is computed first (`MappedSnapshot.checkDigest`).
+    fileprivate func open(
         _ entry: SnapshotFile, projection: String, version: UInt32, position: UInt64
-    ) throws(ProjectionError) -> PayloadStream {
+    ) throws(ProjectionError) -> MappedSnapshot {
         let file = entry.file
         guard entry.version == version else {
             throw ProjectionError(
@@ -243,229 +235,234 @@ public struct SnapshotStore: Sendable {
                 file: file)
         }
         try Self.checkPlainName(file)
-        let reader = try FileIO.Reader(path(file), file: file)
-        let stream = PayloadStream(reader: reader, entry: entry)
+        let reader = try FileIO.OpenFile(path(file), file: file)
+        func error(_ code: ProjectionError.Code, _ message: String) -> ProjectionError {
+            ProjectionError(code, "snapshot \(file): \(message)", file: file)
+        }
         guard UInt64(reader.size) == entry.bytes else {
-            throw stream.error(.digestMismatch, "\(reader.size) bytes, the checkpoint recorded \(entry.bytes)")
+            throw error(.digestMismatch, "\(reader.size) bytes, the checkpoint recorded \(entry.bytes)")
         }
         guard reader.size <= Self.fileBytesMax else {
-            throw stream.error(.malformedSnapshot, "\(reader.size) bytes, more than a snapshot may hold")
+            throw error(.malformedSnapshot, "\(reader.size) bytes, more than a snapshot may hold")
         }
-        // A header that fails a check is reported as a digest mismatch when the file's digest differs too: the file
-        // is damaged, whatever the first damaged byte happens to be.
-        do throws(ProjectionError) {
-            guard reader.size >= Self.headerBytes else {
-                throw stream.error(.malformedSnapshot, "shorter than a header")
-            }
-            let header = try stream.read(Self.headerBytes)
-            guard header[0..<8].elementsEqual(Self.magic) else {
-                throw stream.error(.malformedSnapshot, "not a snapshot file (bad magic)")
-            }
-            func load<T: FixedWidthInteger>(_ offset: Int, as: T.Type) -> T {
-                header.withUnsafeBytes { T(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: T.self)) }
-            }
-            let format = load(8, as: UInt16.self)
-            guard format == Self.formatVersion else {
-                throw stream.error(.versionMismatch, "file format \(format); this build reads \(Self.formatVersion)")
-            }
-            let nameLength = Int(load(10, as: UInt16.self))
-            let fileVersion = load(12, as: UInt32.self)
-            let filePosition = load(16, as: UInt64.self)
-            let payloadLength = load(24, as: UInt64.self)
-            guard UInt64(reader.size - Self.headerBytes) >= UInt64(nameLength),
-                payloadLength == UInt64(reader.size - Self.headerBytes - nameLength)
-            else { throw stream.error(.malformedSnapshot, "the header's lengths do not add up to the file's size") }
-            let fileProjection = String(decoding: try stream.read(nameLength), as: UTF8.self)
-            guard fileProjection == projection, filePosition == position else {
-                throw stream.error(
-                    .positionMismatch,
-                    "holds \(fileProjection) at position \(filePosition), expected \(projection) at \(position)")
-            }
-            guard fileVersion == version else {
-                throw stream.error(
-                    .versionMismatch, "written by \(projection) version \(fileVersion); this build has \(version)")
-            }
-            stream.startPayload(recordedDigest: Array(header[32..<64]), count: Int(payloadLength))
+        let mapping: MappedFile
+        do throws(VectorError) {
+            mapping = try MappedFile(descriptor: reader.fd, size: reader.size)
         } catch {
-            try stream.finishAfter(error)
+            throw ProjectionError(.storage, "snapshot \(file): \(error.message)", file: file)
         }
-        return stream
-    }
-
-    /// Reads a whole (small) payload and checks its digests before it is decoded.
-    private func readPayload(
-        _ entry: SnapshotFile, projection: String, version: UInt32, position: UInt64
-    ) throws(ProjectionError) -> [UInt8] {
-        let stream = try openPayload(entry, projection: projection, version: version, position: position)
-        let payload = try stream.read(stream.payloadLeft)
-        try stream.finish()
-        return payload
-    }
-
-    /// Restores the vectors projection straight from its file: the head is read into memory, the vectors are
-    /// copied block by block into arenas of `vectorBacking`, and the digests are checked once everything is read.
-    private func loadVectors(_ entry: SnapshotFile, position: UInt64) throws(ProjectionError) -> VectorsProjection {
-        let stream = try openPayload(
-            entry, projection: VectorsProjection.name, version: VectorsProjection.version, position: position)
-        do throws(ProjectionError) {
-            guard stream.payloadLeft >= 8 else { throw stream.error(.malformedSnapshot, "the payload is too short") }
-            let length = try stream.read(8).withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
-            guard length <= UInt64(stream.payloadLeft) else {
-                throw stream.error(.malformedSnapshot, "a head of \(length) bytes in a shorter payload")
-            }
-            let head = try stream.read(Int(length))
-            let vectors = try VectorsProjection(head: head, backing: vectorBacking) {
-                (count, sink) throws(ProjectionError) in
-                guard count <= stream.payloadLeft else {
-                    throw stream.error(.malformedSnapshot, "the vectors end early")
-                }
-                try stream.stream(count, into: sink)
-            }
-            try stream.finish()
-            return vectors
-        } catch {
-            try stream.finishAfter(error)
+        var snapshot = MappedSnapshot(
+            entry: entry, mapping: mapping, payload: UnsafeRawBufferPointer(start: nil, count: 0))
+        let bytes = mapping.bytes
+        guard bytes.count >= Self.headerBytes else {
+            snapshot.headerError = error(.malformedSnapshot, "shorter than a header")
+            return snapshot
         }
+        guard bytes[0..<8].elementsEqual(Self.magic) else {
+            snapshot.headerError = error(.malformedSnapshot, "not a snapshot file (bad magic)")
+            return snapshot
+        }
+        func load<T: FixedWidthInteger>(_ offset: Int, as: T.Type) -> T {
+            T(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: T.self))
+        }
+        let format = load(8, as: UInt16.self)
+        guard format == Self.formatVersion else {
+            snapshot.headerError = error(
+                .versionMismatch, "file format \(format); this build reads \(Self.formatVersion)")
+            return snapshot
+        }
+        let nameLength = Int(load(10, as: UInt16.self))
+        let fileVersion = load(12, as: UInt32.self)
+        let filePosition = load(16, as: UInt64.self)
+        let payloadLength = load(24, as: UInt64.self)
+        guard bytes.count - Self.headerBytes >= nameLength,
+            payloadLength == UInt64(bytes.count - Self.headerBytes - nameLength)
+        else {
+            snapshot.headerError = error(.malformedSnapshot, "the header's lengths do not add up to the file's size")
+            return snapshot
+        }
+        let nameEnd = Self.headerBytes + nameLength
+        let fileProjection = String(decoding: bytes[Self.headerBytes..<nameEnd], as: UTF8.self)
+        guard fileProjection == projection, filePosition == position else {
+            snapshot.headerError = error(
+                .positionMismatch,
+                "holds \(fileProjection) at position \(filePosition), expected \(projection) at \(position)")
+            return snapshot
+        }
+        guard fileVersion == version else {
+            snapshot.headerError = error(
+                .versionMismatch, "written by \(projection) version \(fileVersion); this build has \(version)")
+            return snapshot
+        }
+        // The payload's SHA-256 was recorded twice, in the header and in the checkpoint: the file's digest vouches
+        // for the header's, so the payload need not be hashed again; the two records must agree.
+        let payloadDigest = SHA256Hex.hex(bytes[32..<64])
+        guard payloadDigest == entry.stateDigest else {
+            snapshot.headerError = error(
+                .digestMismatch, "the header's state digest is \(payloadDigest), recorded \(entry.stateDigest)")
+            return snapshot
+        }
+        snapshot.payload = UnsafeRawBufferPointer(rebasing: bytes[nameEnd...])
+        return snapshot
     }
 }
 
-/// A snapshot file being read: hashes what it reads (the whole file, and the payload apart) and checks both digests
-/// at the end.
-private final class PayloadStream {
-    static let blockBytes = 4 << 20
-    let reader: FileIO.Reader
+/// A mapped snapshot file whose header was read.
+private struct MappedSnapshot {
     let entry: SnapshotFile
-    fileprivate var fileHasher = SHA256()
-    fileprivate var payloadHasher = SHA256()
-    private var inPayload = false
-    private var recordedPayloadDigest: [UInt8] = []
-    /// The payload bytes not read yet.
-    private(set) var payloadLeft = 0
-    private var read = 0
+    let mapping: MappedFile
+    /// The payload's bytes, inside the mapping (empty when `headerError` is set).
+    var payload: UnsafeRawBufferPointer
+    /// What the header check found wrong, reported only if the file's digest matches.
+    var headerError: ProjectionError?
 
-    init(reader: FileIO.Reader, entry: SnapshotFile) {
-        self.reader = reader
-        self.entry = entry
+    /// Every piece of the mapping is read on the way: compute the file's SHA-256 and compare it with the recorded
+    /// one; nil when they agree.
+    func checkDigest() -> ProjectionError? {
+        var hasher = SHA256()
+        let bytes = mapping.bytes
+        var offset = 0
+        while offset < bytes.count {
+            let n = min(8 << 20, bytes.count - offset)
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + n)]))
+            offset += n
+        }
+        let digest = SHA256Hex.hex(hasher.finalize())
+        guard digest == entry.digest else {
+            return ProjectionError(
+                .digestMismatch, "snapshot \(entry.file): SHA-256 \(digest), the checkpoint recorded \(entry.digest)",
+                file: entry.file)
+        }
+        return nil
     }
 
-    func error(_ code: ProjectionError.Code, _ message: String) -> ProjectionError {
-        ProjectionError(code, "snapshot \(entry.file): \(message)", file: entry.file)
+    func malformed(_ message: String) -> ProjectionError {
+        ProjectionError(.malformedSnapshot, "snapshot \(entry.file): \(message)", file: entry.file)
+    }
+}
+
+/// The pieces of one `SnapshotStore.load`, run on several threads.
+///
+/// `@unchecked Sendable` is sound: each piece writes only its own stored properties (piece 0 `vectorsDigest`,
+/// piece 1 `vectors`, `vectorsFile`, piece 2 `documents`, piece 3 `queue`, `metrics`, `keys`), the shared inputs are
+/// read-only, and `concurrentPerform` returns only after every piece finished, which orders their writes before
+/// `result()`.
+private final class LoadWork: @unchecked Sendable {
+    let store: SnapshotStore
+    let position: UInt64
+    let expected: [SnapshotFile]
+    var vectorsFile: Result<MappedSnapshot, ProjectionError>?
+    var vectorsDigest: ProjectionError?
+    var vectors: Result<VectorsProjection, ProjectionError>?
+    var documents: Result<DocumentsProjection, ProjectionError>?
+    var queue: Result<QueueProjection, ProjectionError>?
+    var metrics: Result<MetricsProjection, ProjectionError>?
+    var keys: Result<KeysProjection, ProjectionError>?
+    /// Opened before the pieces start, so that the digest and the decoding can run apart.
+    private let vectorsOpened: Result<MappedSnapshot, ProjectionError>
+
+    init(store: SnapshotStore, position: UInt64, expected: [SnapshotFile]) {
+        self.store = store
+        self.position = position
+        self.expected = expected
+        vectorsOpened = Result { () throws(ProjectionError) in
+            try store.open(
+                Self.entry(VectorsProjection.name, expected, position), projection: VectorsProjection.name,
+                version: VectorsProjection.version, position: position)
+        }
     }
 
-    func startPayload(recordedDigest: [UInt8], count: Int) {
-        inPayload = true
-        recordedPayloadDigest = recordedDigest
-        payloadLeft = count
+    static func entry(_ name: String, _ expected: [SnapshotFile], _ position: UInt64) throws(ProjectionError)
+        -> SnapshotFile
+    {
+        guard let entry = expected.first(where: { $0.projection == name }) else {
+            throw ProjectionError(.missingSnapshot, "the checkpoint at \(position) lists no snapshot of \(name)")
+        }
+        return entry
     }
 
-    func read(_ count: Int) throws(ProjectionError) -> [UInt8] {
-        let bytes = try reader.read(count)
-        bytes.withUnsafeBytes { account($0) }
-        return bytes
-    }
-
-    /// Reads `count` bytes in blocks and hands each to `sink`.
-    func stream(
-        _ count: Int, into sink: (UnsafeRawBufferPointer) throws(ProjectionError) -> Void
-    ) throws(ProjectionError) {
-        guard count > 0 else { return }
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: min(count, Self.blockBytes), alignment: 64)
-        defer { buffer.deallocate() }
-        var left = count
-        while left > 0 {
-            let block = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<min(left, buffer.count)])
-            try reader.read(into: block)
-            let bytes = UnsafeRawBufferPointer(block)
-            guard inPayload, block.count >= Self.parallelBlockBytesMin else {
-                account(bytes)
-                try sink(bytes)
-                left -= block.count
-                continue
+    func run(_ piece: Int) {
+        switch piece {
+        case 0:
+            if case .success(let snapshot) = vectorsOpened { vectorsDigest = snapshot.checkDigest() }
+        case 1:
+            vectors = Result { () throws(ProjectionError) in try decodeVectors() }
+        case 2:
+            documents = small(DocumentsProjection.name, DocumentsProjection.version) { bytes throws(ProjectionError) in
+                try DocumentsProjection(snapshot: bytes)
             }
-            // Large blocks (the vectors of a restore): the file's digest on one thread, the payload's digest and
-            // the sink (the copy into an arena) on the other, so that a restore costs about one pass, not three.
-            let failure = withoutActuallyEscaping(sink) { sink in
-                // The lanes (and the closure they hold) are released before this closure returns.
-                let lanes = Lanes(self, sink, bytes)
-                DispatchQueue.concurrentPerform(iterations: 2) { lane in lanes.run(lane) }
-                return lanes.failure
+        default:
+            queue = small(QueueProjection.name, QueueProjection.version) { bytes throws(ProjectionError) in
+                try QueueProjection(snapshot: bytes)
             }
-            if let failure { throw failure }
-            payloadLeft -= block.count
-            read += block.count
-            left -= block.count
-        }
-    }
-
-    /// Blocks at least this long are hashed and handed on in parallel.
-    static let parallelBlockBytesMin = 1 << 20
-
-    /// The two halves of one block's work.
-    ///
-    /// `@unchecked Sendable` is sound: lane 0 touches only `fileHasher`, lane 1 only `payloadHasher`, the sink and
-    /// `failure`; both only read `bytes`; `concurrentPerform` returns only after both finished.
-    private final class Lanes: @unchecked Sendable {
-        let stream: PayloadStream
-        let sink: (UnsafeRawBufferPointer) throws(ProjectionError) -> Void
-        let bytes: UnsafeRawBufferPointer
-        var failure: ProjectionError?
-
-        init(
-            _ stream: PayloadStream, _ sink: @escaping (UnsafeRawBufferPointer) throws(ProjectionError) -> Void,
-            _ bytes: UnsafeRawBufferPointer
-        ) {
-            self.stream = stream
-            self.sink = sink
-            self.bytes = bytes
-        }
-
-        func run(_ lane: Int) {
-            if lane == 0 {
-                stream.fileHasher.update(bufferPointer: bytes)
-            } else {
-                stream.payloadHasher.update(bufferPointer: bytes)
-                do throws(ProjectionError) { try sink(bytes) } catch { failure = error }
+            metrics = small(MetricsProjection.name, MetricsProjection.version) { bytes throws(ProjectionError) in
+                try MetricsProjection(snapshot: bytes)
+            }
+            keys = small(KeysProjection.name, KeysProjection.version) { bytes throws(ProjectionError) in
+                try KeysProjection(snapshot: bytes)
             }
         }
     }
 
-    private func account(_ bytes: UnsafeRawBufferPointer) {
-        fileHasher.update(bufferPointer: bytes)
-        if inPayload {
-            payloadHasher.update(bufferPointer: bytes)
-            payloadLeft -= bytes.count
+    /// The set, or the first failure in `ProjectionSet.projectionNames` order.
+    func result() throws(ProjectionError) -> ProjectionSet {
+        let vectors: VectorsProjection
+        switch vectorsOpened {
+        case .failure(let error):
+            self.vectors = .failure(error)
+        case .success(let snapshot):
+            if let failure = vectorsDigest {
+                self.vectors = .failure(failure)
+            } else if let failure = snapshot.headerError {
+                self.vectors = .failure(failure)
+            }
         }
-        read += bytes.count
+        let documents = try self.documents!.get()
+        let queue = try self.queue!.get()
+        vectors = try self.vectors!.get()
+        return ProjectionSet(
+            documents: documents, queue: queue, vectors: vectors, metrics: try metrics!.get(), keys: try keys!.get(),
+            appliedPosition: position)
     }
 
-    /// Checks that the whole file was read and that both digests are the recorded ones.
-    func finish() throws(ProjectionError) {
-        let fileDigest = SHA256Hex.hex(fileHasher.finalize())
-        guard fileDigest == entry.digest else {
-            throw error(.digestMismatch, "SHA-256 \(fileDigest), the checkpoint recorded \(entry.digest)")
-        }
-        guard payloadLeft == 0 else { throw error(.malformedSnapshot, "\(payloadLeft) bytes after the state") }
-        let payloadHash = Array(payloadHasher.finalize())
-        let payloadDigest = SHA256Hex.hex(payloadHash)
-        guard payloadHash == recordedPayloadDigest, payloadDigest == entry.stateDigest else {
-            throw error(.digestMismatch, "the payload's SHA-256 is \(payloadDigest), recorded \(entry.stateDigest)")
+    /// A small projection: its file checked whole, then its payload copied out and decoded.
+    private func small<P>(
+        _ name: String, _ version: UInt32, _ decode: ([UInt8]) throws(ProjectionError) -> P
+    ) -> Result<P, ProjectionError> {
+        Result { () throws(ProjectionError) in
+            let snapshot = try store.open(
+                Self.entry(name, expected, position), projection: name, version: version, position: position)
+            if let failure = snapshot.checkDigest() { throw failure }
+            if let failure = snapshot.headerError { throw failure }
+            return try decode(Array(snapshot.payload))
         }
     }
 
-    /// After `failure` while reading: reads the rest of the file and throws a digest mismatch when the file is
-    /// damaged (its digest differs from the recorded one), else `failure`.
-    func finishAfter(_ failure: ProjectionError) throws(ProjectionError) -> Never {
-        inPayload = false
-        do throws(ProjectionError) {
-            let left = reader.size - read
-            if left > 0 { try stream(left) { _ throws(ProjectionError) in } }
-        } catch {
-            throw failure
+    /// The vectors projection, its arenas using the mapped file (the digest is checked beside it, in piece 0).
+    private func decodeVectors() throws(ProjectionError) -> VectorsProjection {
+        let snapshot = try vectorsOpened.get()
+        if let failure = snapshot.headerError { throw failure }
+        let payload = snapshot.payload
+        guard payload.count >= 8 else { throw snapshot.malformed("the payload is too short") }
+        let length = UInt64(littleEndian: payload.loadUnaligned(as: UInt64.self))
+        guard length <= UInt64(payload.count - 8) else {
+            throw snapshot.malformed("a head of \(length) bytes in a shorter payload")
         }
-        let fileDigest = SHA256Hex.hex(fileHasher.finalize())
-        if fileDigest != entry.digest {
-            throw error(.digestMismatch, "SHA-256 \(fileDigest), the checkpoint recorded \(entry.digest)")
+        var offset = 8 + Int(length)
+        let backing = store.vectorBacking
+        let vectors = try VectorsProjection(head: Array(payload[8..<offset]), backing: backing) {
+            (dimension: Int, slots: Int) throws(ProjectionError) in
+            let count = slots * dimension * MemoryLayout<Float>.stride
+            guard count <= payload.count - offset else { throw snapshot.malformed("the vectors end early") }
+            let arena = try VectorsProjection.restoredArena(
+                dimension: dimension, slots: slots, backing: backing,
+                bytes: UnsafeRawBufferPointer(rebasing: payload[offset..<(offset + count)]), mapping: snapshot.mapping)
+            offset += count
+            return arena
         }
-        throw failure
+        guard offset == payload.count else {
+            throw snapshot.malformed("\(payload.count - offset) bytes after the state")
+        }
+        return vectors
     }
 }

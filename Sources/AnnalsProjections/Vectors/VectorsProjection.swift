@@ -198,6 +198,12 @@ public struct VectorsProjection: Projection {
     /// The number of searchable chunks.
     public var chunkCount: Int { spaces.reduce(0) { $0 + $1.live } }
 
+    /// Segments of the arenas whose bytes are a snapshot file's mapped pages (see `VectorArena.restore`): how much
+    /// of the state a restore did not copy.
+    public var restoredSegments: Int {
+        spaces.reduce(0) { $0 + $1.arena.adoptedSegments + $1.records.adoptedSegments }
+    }
+
     /// The number of vectors held, pending and dead ones included, and their bytes in the arenas.
     public var storedVectors: (count: Int, bytes: Int) {
         spaces.reduce((0, 0)) { total, space in
@@ -763,20 +769,20 @@ extension VectorsProjection {
         }
         let head = Array(snapshot[8..<(8 + Int(headLength))])
         var offset = 8 + Int(headLength)
-        try self.init(head: head, backing: backing) { (count: Int, sink) throws(ProjectionError) in
+        try self.init(head: head, backing: backing) { (dimension: Int, slots: Int) throws(ProjectionError) in
+            let count = slots * dimension * MemoryLayout<Float>.stride
             guard count <= snapshot.count - offset else {
                 throw ProjectionError(.malformedSnapshot, "snapshot of vectors: the vectors end early")
             }
-            var failure: ProjectionError?
-            snapshot.withUnsafeBytes { raw in
-                do throws(ProjectionError) {
-                    try sink(UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + count)]))
-                } catch {
-                    failure = error
+            let arena = snapshot.withUnsafeBytes { raw in
+                Result { () throws(ProjectionError) in
+                    try Self.restoredArena(
+                        dimension: dimension, slots: slots, backing: backing,
+                        bytes: UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + count)]), mapping: nil)
                 }
             }
-            if let failure { throw failure }
             offset += count
+            return try arena.get()
         }
         guard offset == snapshot.count else {
             throw ProjectionError(
@@ -784,17 +790,29 @@ extension VectorsProjection {
         }
     }
 
-    /// Restores a state from its head (the payload's first bytes, after the length) and the arenas that follow it,
-    /// which `vectors(count, sink)` reads: exactly `count` bytes each time, given to `sink` in blocks (which may
-    /// split a vector).
+    /// An arena restored from a snapshot's bytes (see `VectorArena.restore`), with its errors as `ProjectionError`.
+    public static func restoredArena(
+        dimension: Int, slots: Int, backing: VectorArena.Backing, bytes: UnsafeRawBufferPointer,
+        mapping: MappedFile?
+    ) throws(ProjectionError) -> VectorArena {
+        do throws(VectorError) {
+            return try VectorArena.restore(
+                dimension: dimension, slots: slots, backing: backing, bytes: bytes, mapping: mapping)
+        } catch {
+            throw ProjectionError(
+                error.code == .storage ? .storage : .malformedSnapshot, "snapshot of vectors: \(error.message)")
+        }
+    }
+
+    /// Restores a state from its head (the payload's first bytes, after the length) and the arenas that follow it:
+    /// `arenas(dimension, slots)` returns the next one in payload order (each space's records, then its vectors),
+    /// restored from exactly `slots × dimension × 4` bytes (`restoredArena`).
     ///
-    /// - Throws: `ProjectionError` with code `.versionMismatch` or `.malformedSnapshot`, `.storage`; what `vectors`
+    /// - Throws: `ProjectionError` with code `.versionMismatch` or `.malformedSnapshot`, `.storage`; what `arenas`
     ///   throws.
     public init(
         head: [UInt8], backing: VectorArena.Backing,
-        vectors: (
-            _ count: Int, _ sink: (UnsafeRawBufferPointer) throws(ProjectionError) -> Void
-        ) throws(ProjectionError) -> Void
+        arenas: (_ dimension: Int, _ slots: Int) throws(ProjectionError) -> VectorArena
     ) throws(ProjectionError) {
         var reader = SnapshotReader(head, projection: Self.name)
         try reader.expectVersion(Self.version)
@@ -817,15 +835,15 @@ extension VectorsProjection {
             let dead = try reader.count(elementBytes: 0)
             let key = SpaceKey(tenant: tenant, embedder: embedder, dimension: dimension)
             guard spaceNumbers[key] == nil else { throw reader.malformed("space \(key) appears twice") }
-            func arena(_ dimension: Int) throws(ProjectionError) -> VectorArena {
-                do {
-                    return try VectorArena(dimension: dimension, backing: backing)
+            // Placeholders (anonymous arenas map nothing until written), replaced by the restored ones below.
+            let placeholder: (Int) throws(ProjectionError) -> VectorArena = { dimension throws(ProjectionError) in
+                do throws(VectorError) {
+                    return try VectorArena(dimension: dimension, backing: .memory)
                 } catch {
-                    throw ProjectionError(
-                        error.code == .storage ? .storage : .malformedSnapshot, "snapshot of vectors: \(error.message)")
+                    throw reader.malformed(error.message)
                 }
             }
-            var space = Space(key: key, arena: try arena(dimension), records: try arena(Self.recordFloats))
+            var space = Space(key: key, arena: try placeholder(dimension), records: try placeholder(Self.recordFloats))
             space.states = try PagedColumn.read(slots, from: &reader)
             space.live = live
             space.dead = dead
@@ -871,21 +889,15 @@ extension VectorsProjection {
         guard referenced == spaces.reduce(0, { $0 + $1.live }) else {
             throw reader.malformed("\(referenced) chunks refer to the spaces' live vectors")
         }
-        for space in spaces {
+        for index in spaces.indices {
+            let key = spaces[index].key
+            let slots = spaces[index].slots
+            spaces[index].records = try arenas(Self.recordFloats, slots)
+            spaces[index].arena = try arenas(key.dimension, slots)
+            let space = spaces[index]
             for arena in [space.records, space.arena] {
-                try vectors(space.slots * arena.dimension * MemoryLayout<Float>.stride) {
-                    (block) throws(ProjectionError) in
-                    do throws(VectorError) {
-                        try arena.appendBytes(block)
-                    } catch {
-                        throw ProjectionError(
-                            error.code == .storage ? .storage : .malformedSnapshot,
-                            "snapshot of vectors: \(error.message)")
-                    }
-                }
-                guard arena.count == space.slots, arena.partialBytes == 0 else {
-                    throw ProjectionError(
-                        .malformedSnapshot, "snapshot of vectors: space \(space.key) is missing vectors")
+                guard arena.count == slots, arena.partialBytes == 0 else {
+                    throw ProjectionError(.malformedSnapshot, "snapshot of vectors: space \(key) is missing vectors")
                 }
             }
             // The records, now loaded: positions ascending, documents known.
