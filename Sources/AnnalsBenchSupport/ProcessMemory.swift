@@ -17,6 +17,15 @@ public enum ProcessMemory {
         return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
     }
 
+    /// The resident pages that are a file's (mapped snapshot files, the log, file arenas), in bytes, from the third
+    /// field of `/proc/self/statm`: the kernel can drop them and read them back, unlike the rest of the resident set.
+    public static func residentFileBytes() -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return nil }
+        let fields = text.split(separator: " ")
+        guard fields.count > 2, let pages = Int(fields[2]) else { return nil }
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+
     /// The CPU time of the whole process (every thread, user and system) in seconds.
     public static func cpuSeconds() -> Double {
         var time = timespec()

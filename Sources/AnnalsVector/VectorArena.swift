@@ -292,7 +292,11 @@ public final class VectorArena: @unchecked Sendable {
         while done < bytes.count {
             let slot = count
             let segment = slot / slotsPerSegment
-            if segment == segments.count { try addSegment() }
+            if segment == segments.count {
+                segments.append(Segment(base: try mapOwnSegment(segment), bytes: segmentBytes))
+            } else if segments[segment].owner != nil {
+                try materialize(segment)
+            }
             let offset = (slot % slotsPerSegment) * vectorBytes
             let n = min(bytes.count - done, segmentBytes - offset)
             let part = UnsafeRawBufferPointer(rebasing: bytes[done..<(done + n)])
@@ -308,11 +312,11 @@ public final class VectorArena: @unchecked Sendable {
     }
 
     /// An arena of `slots` vectors restored from `bytes` (little-endian Float32, slot after slot, as
-    /// `Prefix.forEachBlock` gives them), which lie inside `mapping`: every full segment is the mapping's own bytes,
-    /// used where they are (no copy, and no memory of the process's own: the kernel reads them from the file when
-    /// touched and may drop them again); only the last, partial segment is copied into `backing`, because appends
-    /// continue there. With `mapping` nil, every byte is copied. Values are not checked; the caller checks the
-    /// file's digest.
+    /// `Prefix.forEachBlock` gives them), which lie inside `mapping`: every segment is the mapping's own bytes, used
+    /// where they are (no copy, and no memory of the process's own: the kernel reads them from the file when touched
+    /// and may drop them again). The first append into the last, partial segment copies it into `backing` first
+    /// (`materialize`), so an arena that is only read never copies anything. With `mapping` nil, every byte is
+    /// copied at once. Values are not checked; the caller checks the file's digest.
     ///
     /// The mapped bytes must not change while the arena or a copy of its segments lives: snapshot files are written
     /// once and renamed into place; removing one (pruning) is safe, since the mapping keeps the file's data.
@@ -327,22 +331,23 @@ public final class VectorArena: @unchecked Sendable {
             throw VectorError(
                 .malformedSnapshot, "\(bytes.count) bytes do not hold \(slots) vectors of \(dimension) values")
         }
-        var done = 0
-        if let mapping, slots > 0 {
-            precondition(
-                bytes.baseAddress! >= mapping.bytes.baseAddress!
-                    && bytes.baseAddress! + bytes.count <= mapping.bytes.baseAddress! + mapping.bytes.count,
-                "restored bytes outside their mapping")
-            let full = slots / arena.slotsPerSegment
-            for index in 0..<full {
-                // Sound: the bytes lie inside the mapping, which the segment keeps alive, and never change.
-                let base = UnsafeMutableRawPointer(mutating: bytes.baseAddress! + index * arena.segmentBytes)
-                arena.segments.append(Segment(base: base, bytes: arena.segmentBytes, owner: mapping))
-            }
-            arena.count = full * arena.slotsPerSegment
-            done = full * arena.segmentBytes
+        guard let mapping, slots > 0 else {
+            try arena.appendWhole(bytes)
+            return arena
         }
-        try arena.appendWhole(UnsafeRawBufferPointer(rebasing: bytes[done...]))
+        precondition(
+            bytes.baseAddress! >= mapping.bytes.baseAddress!
+                && bytes.baseAddress! + bytes.count <= mapping.bytes.baseAddress! + mapping.bytes.count,
+            "restored bytes outside their mapping")
+        var done = 0
+        while done < bytes.count {
+            let n = min(arena.segmentBytes, bytes.count - done)
+            // Sound: the bytes lie inside the mapping, which the segment keeps alive, and never change.
+            let base = UnsafeMutableRawPointer(mutating: bytes.baseAddress! + done)
+            arena.segments.append(Segment(base: base, bytes: n, owner: mapping))
+            done += n
+        }
+        arena.count = slots
         return arena
     }
 
@@ -374,12 +379,14 @@ public final class VectorArena: @unchecked Sendable {
                 .assumingMemoryBound(to: Float.self))
     }
 
-    private func addSegment() throws(VectorError) {
+    /// Maps segment `index` of the arena's own storage (the file grown sparse up to its end, or anonymous memory).
+    private func mapOwnSegment(_ index: Int) throws(VectorError) -> UnsafeMutableRawPointer {
         let bytes = segmentBytes
         let base: UnsafeMutableRawPointer?
         if descriptor >= 0 {
-            let start = segments.count * segmentStride
-            // The file grows sparse, a segment at a time, so that the mapping never reaches past its end.
+            let start = index * segmentStride
+            // The file grows sparse, a segment at a time, so that the mapping never reaches past its end. (Segments
+            // before it may be holes: those of a restore, which another file's mapping holds.)
             guard ftruncate(descriptor, off_t(start + bytes)) == 0 else {
                 throw Self.storageError("cannot grow the vector file")
             }
@@ -389,7 +396,23 @@ public final class VectorArena: @unchecked Sendable {
             if let base, base != MAP_FAILED { annals_advise_huge_pages(base, bytes) }
         }
         guard let base, base != MAP_FAILED else { throw Self.storageError("cannot map \(bytes) bytes of vectors") }
-        segments.append(Segment(base: base, bytes: bytes))
+        return base
+    }
+
+    /// Replaces the restored (mapped, read-only) segment `index`, the last one, by a segment of the arena's own
+    /// holding the same vectors, so that appends can continue in it. Runs with exclusive access, like every append:
+    /// readers that took a `Prefix` keep the old segment, whose bytes stay valid.
+    private func materialize(_ index: Int) throws(VectorError) {
+        let old = segments[index]
+        let used = (count - index * slotsPerSegment) * vectorBytes
+        let base = try mapOwnSegment(index)
+        let fresh = Segment(base: base, bytes: segmentBytes)
+        if descriptor >= 0 {
+            try writeFully(UnsafeRawBufferPointer(start: old.base, count: used), at: index * segmentStride)
+        } else {
+            base.copyMemory(from: old.base, byteCount: used)
+        }
+        segments[index] = fresh
     }
 
     private func writeFully(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws(VectorError) {
@@ -448,10 +471,13 @@ final class Segment: @unchecked Sendable {
 
     /// `MADV_DONTNEED` on the whole pages inside the segment (a segment of a larger mapping need not start on a
     /// page). Advice only: when the kernel refuses, the pages stay mapped and nothing else changes.
-    func releasePages() {
+    func releasePages() { Self.releasePages(UnsafeRawPointer(base), bytes) }
+
+    /// `MADV_DONTNEED` on the whole pages inside `count` bytes at `base`.
+    static func releasePages(_ base: UnsafeRawPointer, _ count: Int) {
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         let start = (Int(bitPattern: base) + page - 1) / page * page
-        let end = (Int(bitPattern: base) + bytes) / page * page
+        let end = (Int(bitPattern: base) + count) / page * page
         guard end > start, let pointer = UnsafeMutableRawPointer(bitPattern: start) else { return }
         _ = madvise(pointer, end - start, MADV_DONTNEED)
     }
@@ -481,6 +507,13 @@ public final class MappedFile: @unchecked Sendable {
         // Read front to back once (the digest, beside the decoders): ask for read-ahead.
         _ = madvise(base, size, MADV_SEQUENTIAL)
         bytes = UnsafeRawBufferPointer(start: base, count: size)
+    }
+
+    /// Drops the whole pages inside `range` (byte offsets) from the process's page tables (`MADV_DONTNEED`): they
+    /// stay in the page cache and are read in again, unchanged, when next touched. Advice only.
+    public func releasePages(_ range: Range<Int>) {
+        guard let base = bytes.baseAddress, range.lowerBound >= 0, range.upperBound <= bytes.count else { return }
+        Segment.releasePages(UnsafeRawPointer(base) + range.lowerBound, range.count)
     }
 
     deinit {

@@ -96,7 +96,7 @@ struct VectorArenaTests {
         #expect(tail == expected)
     }
 
-    @Test("a restored arena uses a mapped file's full segments in place and copies only the last one")
+    @Test("a restored arena uses a mapped file's segments in place; the first append copies only the last one")
     func restoreFromMapping() throws {
         let directory = TemporaryDirectory()
         // 16,384 values are 64 KiB a vector: 1,024 vectors fill a segment; 1,030 need a second, partial one.
@@ -116,12 +116,18 @@ struct VectorArenaTests {
             let region = UnsafeRawBufferPointer(rebasing: mapping.bytes[71...])
             let arena = try VectorArena.restore(
                 dimension: dimension, slots: 1030, backing: backing, bytes: region, mapping: mapping)
-            #expect(arena.count == 1030 && arena.adoptedSegments == 1)
+            #expect(arena.count == 1030 && arena.adoptedSegments == 2)
             #expect(arena.vector(5)[5] == 6 && arena.vector(1029)[1029] == 1030)
-            // Appends continue after the copied partial segment; the bytes stream back whole, in order.
+            // The first append copies the partial segment into the arena's own storage and continues there; the
+            // bytes stream back whole, in order.
+            let before = arena.prefix(1030)
             var extra = [Float](repeating: 0, count: dimension)
             extra[0] = -1
             #expect(try arena.append(extra) == 1030)
+            #expect(arena.adoptedSegments == 1 && arena.vector(1029)[1029] == 1030)
+            var earlier: [UInt8] = []
+            try before.forEachBlock { earlier += $0 }
+            #expect(earlier == Array(bytes[71...]))
             var streamed: [UInt8] = []
             try arena.prefix(1030).forEachBlock { streamed += $0 }
             #expect(streamed == Array(bytes[71...]))

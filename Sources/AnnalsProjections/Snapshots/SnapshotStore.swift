@@ -316,15 +316,19 @@ private struct MappedSnapshot {
     /// What the header check found wrong, reported only if the file's digest matches.
     var headerError: ProjectionError?
 
-    /// Every piece of the mapping is read on the way: compute the file's SHA-256 and compare it with the recorded
-    /// one; nil when they agree.
+    /// Computes the file's SHA-256 over the mapping and compares it with the recorded one; nil when they agree.
+    ///
+    /// The pages hashed are let go behind the hash (they stay in the page cache, and a search faults them back in),
+    /// so that restoring a large state does not leave all of it in the process's resident set.
     func checkDigest() -> ProjectionError? {
         var hasher = SHA256()
         let bytes = mapping.bytes
+        let block = 8 << 20
         var offset = 0
         while offset < bytes.count {
-            let n = min(8 << 20, bytes.count - offset)
+            let n = min(block, bytes.count - offset)
             hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + n)]))
+            if n == block { mapping.releasePages(offset..<(offset + n)) }
             offset += n
         }
         let digest = SHA256Hex.hex(hasher.finalize())
@@ -344,14 +348,13 @@ private struct MappedSnapshot {
 /// The pieces of one `SnapshotStore.load`, run on several threads.
 ///
 /// `@unchecked Sendable` is sound: each piece writes only its own stored properties (piece 0 `vectorsDigest`,
-/// piece 1 `vectors`, `vectorsFile`, piece 2 `documents`, piece 3 `queue`, `metrics`, `keys`), the shared inputs are
+/// piece 1 `documents`, piece 2 `vectors`, piece 3 `queue`, `metrics`, `keys`), the shared inputs are
 /// read-only, and `concurrentPerform` returns only after every piece finished, which orders their writes before
 /// `result()`.
 private final class LoadWork: @unchecked Sendable {
     let store: SnapshotStore
     let position: UInt64
     let expected: [SnapshotFile]
-    var vectorsFile: Result<MappedSnapshot, ProjectionError>?
     var vectorsDigest: ProjectionError?
     var vectors: Result<VectorsProjection, ProjectionError>?
     var documents: Result<DocumentsProjection, ProjectionError>?
@@ -382,15 +385,16 @@ private final class LoadWork: @unchecked Sendable {
     }
 
     func run(_ piece: Int) {
+        // The longest pieces first (the vectors' digest, the catalogue), so that the shorter ones fill in.
         switch piece {
         case 0:
             if case .success(let snapshot) = vectorsOpened { vectorsDigest = snapshot.checkDigest() }
         case 1:
-            vectors = Result { () throws(ProjectionError) in try decodeVectors() }
-        case 2:
             documents = small(DocumentsProjection.name, DocumentsProjection.version) { bytes throws(ProjectionError) in
                 try DocumentsProjection(snapshot: bytes)
             }
+        case 2:
+            vectors = Result { () throws(ProjectionError) in try decodeVectors() }
         default:
             queue = small(QueueProjection.name, QueueProjection.version) { bytes throws(ProjectionError) in
                 try QueueProjection(snapshot: bytes)
