@@ -7,6 +7,18 @@ import Testing
 
 @Suite("Vectors projection storage")
 struct VectorsStorageTests {
+    /// One document, "big", of tenant-a, uploaded, processed and completed with `chunks` random vectors.
+    func bigDocument(chunks: UInt32, dimension: Int, _ generator: inout SeededGenerator) -> EventScript {
+        var script = EventScript()
+        script.upload("big")
+        script.start("big", attempt: 1)
+        for index in UInt32(0)..<chunks {
+            script.chunk("big", attempt: 1, index: index, vector: randomUnitVector(dimension, &generator))
+        }
+        script.complete("big", attempt: 1, chunks: chunks)
+        return script
+    }
+
     @Test("vectors in a file give the same state, digest and answers as vectors in memory")
     func fileBacking() throws {
         let directory = TemporaryDirectory()
@@ -116,15 +128,9 @@ struct VectorsStorageTests {
         let directory = TemporaryDirectory()
         let store = try SnapshotStore(
             directory: directory.child("snapshots"), vectorBacking: .file(directory: directory.path))
-        var script = EventScript()
         var generator = SeededGenerator(seed: 8)
-        script.upload("big")
-        script.start("big", attempt: 1)
         // 3,000 × 384 floats are 4.6 MB: more than one 4 MiB block, which is not a whole number of vectors.
-        for index in UInt32(0)..<3000 {
-            script.chunk("big", attempt: 1, index: index, vector: randomUnitVector(384, &generator))
-        }
-        script.complete("big", attempt: 1, chunks: 3000)
+        let script = bigDocument(chunks: 3000, dimension: 384, &generator)
         var set = ProjectionSet(vectorBacking: .file(directory: directory.path))
         for event in script.events { set.apply(event) }
         let files = try store.write(set)
@@ -142,15 +148,9 @@ struct VectorsStorageTests {
         let directory = TemporaryDirectory()
         let backing = VectorArena.Backing.file(directory: directory.path)
         let store = try SnapshotStore(directory: directory.child("snapshots"), vectorBacking: backing)
-        var script = EventScript()
         var generator = SeededGenerator(seed: 9)
-        script.upload("big")
-        script.start("big", attempt: 1)
         // 4,096 floats are 16 KiB: 4,096 vectors fill a 64 MiB segment; 4,100 start a second.
-        for index in UInt32(0)..<4100 {
-            script.chunk("big", attempt: 1, index: index, vector: randomUnitVector(4096, &generator))
-        }
-        script.complete("big", attempt: 1, chunks: 4100)
+        let script = bigDocument(chunks: 4100, dimension: 4096, &generator)
         var set = ProjectionSet(vectorBacking: backing)
         for event in script.events { set.apply(event) }
         let files = try store.write(set)
