@@ -235,8 +235,12 @@ extension DocumentsProjection {
         try reader.expectVersion(Self.version)
         ignoredEvents = try reader.u64()
         let count = try reader.count(elementBytes: 100)
-        var documents: [DocumentInfo] = []
-        documents.reserveCapacity(count)
+        storage.reserveCapacity(count)
+        slotOf.reserveCapacity(count)
+        byContent.reserveCapacity(count)
+        // Inserted as they are decoded (no second array of documents), in upload order, as the live projection
+        // inserted them, so the derived lists come out in the same order.
+        var previous: UInt64 = 0
         for _ in 0..<count {
             let document = DocumentInfo(
                 id: try reader.string(), tenantId: try reader.string(), filename: try reader.string(),
@@ -248,14 +252,6 @@ extension DocumentsProjection {
                 position: try reader.u64(),
                 job: try reader.bool() ? try JobStateMachine(from: &reader) : nil,
                 rejection: try reader.bool() ? try JobFailure(from: &reader) : nil)
-            documents.append(document)
-        }
-        try reader.finish()
-        storage.reserveCapacity(count)
-        slotOf.reserveCapacity(count)
-        // In upload order, as the live projection inserted them, so the derived lists come out in the same order.
-        var previous: UInt64 = 0
-        for document in documents {
             guard document.position > previous else {
                 throw reader.malformed("document \(document.id) is out of upload order")
             }
@@ -267,5 +263,6 @@ extension DocumentsProjection {
             insert(document)
             if document.status == .deleted { removeFromContent(Int32(storage.count - 1)) }
         }
+        try reader.finish()
     }
 }
