@@ -176,4 +176,31 @@ struct DocumentsProjectionTests {
             Issue.record("expected a throw")
         } catch { #expect(error.code == .versionMismatch) }
     }
+
+    @Test("a snapshot whose documents are out of upload order, or repeat an id, is refused")
+    func snapshotOrder() throws {
+        func single(_ id: String, after position: UInt64) -> [UInt8] {
+            var script = EventScript()
+            script.position = position
+            script.upload(id)
+            return projected(DocumentsProjection.self, script.events).snapshot()
+        }
+        let early = single("early", after: 0)
+        let late = single("late", after: 10)
+        let again = single("early", after: 20)
+        // The head is the version (4 bytes), the ignored-event count (8) and the document count (8).
+        func joined(_ parts: [[UInt8]]) -> [UInt8] {
+            var bytes = Array(early[0..<12])
+            withUnsafeBytes(of: UInt64(parts.count).littleEndian) { bytes += $0 }
+            for part in parts { bytes += part[20...] }
+            return bytes
+        }
+        #expect(try DocumentsProjection(snapshot: joined([early, late])).count == 2)
+        for parts in [[late, early], [early, early], [early, again]] {
+            do {
+                _ = try DocumentsProjection(snapshot: joined(parts))
+                Issue.record("expected a throw")
+            } catch { #expect(error.code == .malformedSnapshot) }
+        }
+    }
 }
