@@ -410,20 +410,11 @@ private final class LoadWork: @unchecked Sendable {
 
     /// The set, or the first failure in `ProjectionSet.projectionNames` order.
     func result() throws(ProjectionError) -> ProjectionSet {
-        let vectors: VectorsProjection
-        switch vectorsOpened {
-        case .failure(let error):
-            self.vectors = .failure(error)
-        case .success(let snapshot):
-            if let failure = vectorsDigest {
-                self.vectors = .failure(failure)
-            } else if let failure = snapshot.headerError {
-                self.vectors = .failure(failure)
-            }
-        }
+        // The decoding already failed with an opening or header error; a digest mismatch comes before either.
+        if let failure = vectorsDigest { vectors = .failure(failure) }
         let documents = try self.documents!.get()
         let queue = try self.queue!.get()
-        vectors = try self.vectors!.get()
+        let vectors = try self.vectors!.get()
         return ProjectionSet(
             documents: documents, queue: queue, vectors: vectors, metrics: try metrics!.get(), keys: try keys!.get(),
             appliedPosition: position)
