@@ -10,10 +10,10 @@ import Foundation
 /// id or a file name; every known label value is exported, with 0 when nothing happened.
 enum PrometheusText {
     static func render(core: AnnalsCore, now: Int64) -> String {
-        let (metrics, queue, applied, searchable, stored, fallbacks) = core.engine.read {
+        let (metrics, queue, applied, searchable, stored, fallbacks, graphs) = core.engine.read {
             (
                 $0.metrics, $0.queue.stats(now: now), $0.appliedPosition, $0.vectors.chunkCount,
-                $0.vectors.storedVectors, $0.vectors.storageFallbacks
+                $0.vectors.storedVectors, $0.vectors.storageFallbacks, $0.vectors.graphStatus
             )
         }
         var out = ""
@@ -82,6 +82,20 @@ enum PrometheusText {
             "annals_vectors_storage_fallbacks", "gauge",
             "Arenas moved to anonymous memory because their file could not grow (disk full): alert on it.",
             [("", String(fallbacks))])
+        family(
+            "annals_vectors_graphs", "gauge", "Vector spaces large enough to be searched through an HNSW graph.",
+            [("", String(graphs.graphs))])
+        family(
+            "annals_vectors_graph_unindexed_slots", "gauge",
+            "Slots of those spaces their graphs have not reached yet: searches scan them exactly. Grows during an "
+                + "ingest or after a restart, falls as the graph builder catches up.",
+            [("", String(graphs.slots - graphs.indexedSlots))])
+        family(
+            "annals_vectors_graph_bytes", "gauge", "Memory held by the graphs (links and levels; vectors excluded).",
+            [("", String(graphs.bytes))])
+        counter(
+            "annals_vectors_graph_inserted_total", "Slots the graph builder inserted since this process started.",
+            UInt64(core.engine.graphSlotsInserted))
         return out
     }
 

@@ -31,11 +31,14 @@ public struct ProjectionSet: Sendable {
     /// Every projection empty, at position 0, with the vectors in memory.
     public init() { self.init(vectorBacking: .memory) }
 
-    /// Every projection empty, at position 0, with the vectors in `vectorBacking`.
-    public init(vectorBacking: VectorArena.Backing) {
+    /// Every projection empty, at position 0, with the vectors in `vectorBacking` and graphs for spaces of
+    /// `vectorGraphThreshold` live vectors.
+    public init(
+        vectorBacking: VectorArena.Backing, vectorGraphThreshold: Int = VectorsProjection.exactThresholdDefault
+    ) {
         self.init(
             documents: DocumentsProjection(), queue: QueueProjection(),
-            vectors: VectorsProjection(backing: vectorBacking),
+            vectors: VectorsProjection(exactThreshold: vectorGraphThreshold, backing: vectorBacking),
             metrics: MetricsProjection(), keys: KeysProjection(), appliedPosition: 0)
     }
 

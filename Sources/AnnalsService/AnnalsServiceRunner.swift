@@ -21,6 +21,7 @@ public struct AnnalsServiceRunner: Service {
         onRecovered(report)
         core.setPhase(.ready)
         let tailing = Task { await core.engine.run() }
+        core.engine.startGraphBuilder()
         await withTaskGroup(of: Void.self) { group in
             for index in 0..<core.configuration.workers {
                 let worker = Worker(core: core, workerId: "\(core.processId)/w\(index)")
@@ -52,6 +53,7 @@ public struct AnnalsServiceRunner: Service {
             core.logger.error("could not record the stop", metadata: ["error": "\(error)"])
         }
         tailing.cancel()
+        core.engine.stopGraphBuilder()
         await core.log.close()
     }
 }

@@ -32,14 +32,15 @@ public final class VectorArena: @unchecked Sendable {
         case file(directory: String)
     }
 
-    /// The size a segment aims at: a whole number of vectors of at most 64 MiB (at least one vector).
+    /// The size a segment aims at: a power of two of vectors, of at most 64 MiB (at least one vector). A power of
+    /// two, so that a slot's segment is a shift away (graphs read vectors in place, `SlotGraph`).
     public static let segmentBytesTarget = 64 << 20
 
     /// The number of values in every vector.
     public let dimension: Int
     /// Where the vectors live.
     public let backing: Backing
-    /// The number of vectors in one segment.
+    /// The number of vectors in one segment: a power of two.
     public let slotsPerSegment: Int
     /// The number of slots written.
     public private(set) var count = 0
@@ -76,7 +77,8 @@ public final class VectorArena: @unchecked Sendable {
         self.dimension = dimension
         self.backing = backing
         let bytes = dimension * MemoryLayout<Float>.stride
-        slotsPerSegment = max(1, Self.segmentBytesTarget / bytes)
+        let fitting = max(1, Self.segmentBytesTarget / bytes)
+        slotsPerSegment = 1 << (Int.bitWidth - 1 - fitting.leadingZeroBitCount)
         switch backing {
         case .memory:
             descriptor = -1

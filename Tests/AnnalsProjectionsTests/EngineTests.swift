@@ -2,6 +2,7 @@ import AnnalsEvents
 import AnnalsLog
 import AnnalsProjections
 import AnnalsTesting
+import AnnalsVector
 import Logging
 import Testing
 
@@ -195,6 +196,53 @@ struct EngineTests {
         #expect(recovered.read(\.digest) == replayed.read(\.digest))
         let now = script.time
         #expect(recovered.read { $0.queue.stats(now: now) } == replayed.read { $0.queue.stats(now: now) })
+        await log.close()
+    }
+}
+
+@Suite("Graph builder")
+struct GraphBuilderTests {
+    @Test("the builder extends graphs beside catch-ups; searches find every chunk while it lags; stop waits for it")
+    func buildsInTheBackground() async throws {
+        let directory = TemporaryDirectory()
+        let log = try LMDBEventLog.open(directory: directory.child("log"))
+        var script = EventScript()
+        var generator = SeededGenerator(seed: 31)
+        var stored: [(document: String, vector: [Float])] = []
+        for document in 0..<60 {
+            let id = "g\(document)"
+            script.upload(id)
+            script.start(id, attempt: 1)
+            for chunk in UInt32(0)..<10 {
+                let vector = randomUnitVector(32, &generator)
+                stored.append((id, vector))
+                script.chunk(id, attempt: 1, index: chunk, vector: vector)
+            }
+            script.complete(id, attempt: 1, chunks: 10)
+        }
+        let engine = ProjectionEngine(log: log, logger: testLogger, vectorGraphThreshold: 100)
+        engine.startGraphBuilder()
+        // Half the log, then the rest while the builder works: every chunk is found by its own vector throughout.
+        let half = script.events.count / 2
+        try await append(Array(script.events[..<half]), to: log)
+        try engine.catchUp()
+        try await append(Array(script.events[half...]), to: log)
+        try engine.catchUp()
+        for (document, vector) in stored.prefix(600).filter({ _ in Bool.random(using: &generator) }).prefix(40) {
+            let hit = engine.read { $0.vectors.search(query: vector, k: 1, tenant: "tenant-a", mode: .approximate) }
+            #expect(hit.first?.documentId == document)
+        }
+        // The builder catches up by itself (nudged by the catch-ups), within a generous bound.
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(60)
+        while engine.read({ $0.vectors.graphStatus.indexedSlots }) < 600, clock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let status = engine.read { $0.vectors.graphStatus }
+        #expect(status.graphs == 1 && status.indexedSlots == 600 && status.slots == 600 && status.bytes > 0)
+        #expect(engine.graphSlotsInserted == 600)
+        engine.stopGraphBuilder()
+        engine.stopGraphBuilder()
         await log.close()
     }
 }

@@ -31,6 +31,8 @@ public final class ProjectionEngine: @unchecked Sendable {
     private var mappedBytesRead = 0
     private var failed: (any Error)?
     private let waiters = Mutex(WaitState())
+    /// The thread extending the vector graphs, once `startGraphBuilder()` ran.
+    private let graphBuilder = Mutex<GraphBuilder?>(nil)
 
     private struct Waiter {
         var position: UInt64
@@ -47,11 +49,15 @@ public final class ProjectionEngine: @unchecked Sendable {
     }
 
     /// An engine over `log`, with every projection empty at position 0 until `restore(_:)`, keeping vectors in
-    /// `vectorBacking` (the service: a file, so that they need no memory of the process's own).
-    public init(log: any EventLog, logger: Logger, vectorBacking: VectorArena.Backing = .memory) {
+    /// `vectorBacking` (the service: a file, so that they need no memory of the process's own) and giving spaces
+    /// of `vectorGraphThreshold` live vectors a graph.
+    public init(
+        log: any EventLog, logger: Logger, vectorBacking: VectorArena.Backing = .memory,
+        vectorGraphThreshold: Int = VectorsProjection.exactThresholdDefault
+    ) {
         self.log = log
         self.logger = logger
-        self.set = ProjectionSet(vectorBacking: vectorBacking)
+        self.set = ProjectionSet(vectorBacking: vectorBacking, vectorGraphThreshold: vectorGraphThreshold)
     }
 
     /// Replaces the projections with `set` (restored from snapshots); the next catch-up continues after
@@ -123,7 +129,10 @@ public final class ProjectionEngine: @unchecked Sendable {
                 if release { mappedBytesRead = 0 }
                 return (before, set.appliedPosition, release)
             }
-            if after > before { publish() }
+            if after > before {
+                publish()
+                graphBuilder.withLock { $0 }?.nudge()
+            }
             if release {
                 log.releaseMappedPages()
                 // Safe under the read lock: advice only, and the arenas' segments do not change meanwhile.
@@ -189,6 +198,29 @@ public final class ProjectionEngine: @unchecked Sendable {
             continuation?.resume(returning: false)
         }
     }
+
+    /// Starts extending the vector graphs on a thread of their own (see `GraphBuilder`); searches of spaces whose
+    /// graph lags scan the slots it has not reached. A second call does nothing.
+    public func startGraphBuilder() {
+        let builder = graphBuilder.withLock { builder in
+            if builder == nil {
+                builder = GraphBuilder { [weak self] in
+                    guard let self else { return [] }
+                    return self.lock.withReadLock { self.set.vectors.graphWork() }
+                }
+            }
+            return builder!
+        }
+        builder.start()
+    }
+
+    /// Stops the graph builder after the insertion it is making, and waits for it.
+    public func stopGraphBuilder() {
+        graphBuilder.withLock { $0 }?.stop()
+    }
+
+    /// The slots the graph builder inserted since it started.
+    public var graphSlotsInserted: Int { graphBuilder.withLock { $0 }?.insertedSlots ?? 0 }
 
     // MARK: Internals
 

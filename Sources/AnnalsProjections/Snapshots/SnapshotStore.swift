@@ -39,14 +39,20 @@ public struct SnapshotStore: Sendable {
     public let directory: String
     /// Where restored vectors are kept (see `VectorArena.Backing`).
     public let vectorBacking: VectorArena.Backing
+    /// The live vectors from which a restored space gets a graph (not part of snapshots).
+    public let vectorGraphThreshold: Int
 
     /// A store over `directory`, which is created if missing (its parent must exist); restored vectors go to
-    /// `vectorBacking`.
+    /// `vectorBacking`, and restored spaces of `vectorGraphThreshold` live vectors get a graph.
     ///
     /// - Throws: `ProjectionError` with code `.storage` when the directory cannot be created.
-    public init(directory: String, vectorBacking: VectorArena.Backing = .memory) throws(ProjectionError) {
+    public init(
+        directory: String, vectorBacking: VectorArena.Backing = .memory,
+        vectorGraphThreshold: Int = VectorsProjection.exactThresholdDefault
+    ) throws(ProjectionError) {
         self.directory = directory
         self.vectorBacking = vectorBacking
+        self.vectorGraphThreshold = vectorGraphThreshold
         try FileIO.makeDirectory(directory)
     }
 
@@ -445,7 +451,9 @@ private final class LoadWork: @unchecked Sendable {
         }
         var offset = 8 + Int(length)
         let backing = store.vectorBacking
-        let vectors = try VectorsProjection(head: Array(payload[8..<offset]), backing: backing) {
+        let vectors = try VectorsProjection(
+            head: Array(payload[8..<offset]), backing: backing, exactThreshold: store.vectorGraphThreshold
+        ) {
             (dimension: Int, slots: Int) throws(ProjectionError) in
             let count = slots * dimension * MemoryLayout<Float>.stride
             guard count <= payload.count - offset else { throw snapshot.malformed("the vectors end early") }

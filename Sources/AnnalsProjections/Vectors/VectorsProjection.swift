@@ -60,28 +60,26 @@ public struct VectorChunk: Sendable, Hashable {
 /// ``compactionDeadSlotsMin``), the space is compacted. Every step is a function of the events alone, so a replay
 /// lays out the slots exactly as the run that wrote the log did.
 ///
-/// A space is scanned exactly below ``exactThreshold`` live vectors (by default always: see
-/// ``exactThresholdDefault``) and gets an HNSW graph from then on; the graph is built deterministically (levels from
-/// a hash of the id, the switch in ascending id order at the same event), so a replay gives the same graph and the
-/// same digest as the run that wrote the log.
+/// A space is scanned exactly below ``exactThreshold`` live vectors and gets an HNSW graph (`SlotGraph`) from then
+/// on. The graph is not part of the state: it is an index over the space's slots in slot order, reading the
+/// vectors in the arena, extended off the apply path (`graphWork()`, run by the engine's graph builder) while the
+/// events keep applying. A search walks the graph over the slots it holds and scans the slots after them exactly,
+/// so it never misses a vector the graph has not reached yet; slot states decide what may be returned (the graph
+/// holds pending and dead slots too). A compaction renumbers the slots, so the space gets a new, empty graph.
 ///
 /// The arenas are shared between copies of a projection as long as only one of them appends; a copy that appends
 /// after another did first copies its arena (so copies behave as values).
 public struct VectorsProjection: Projection {
     /// `vectors`.
     public static let name = "vectors"
-    /// Version 3: vectors in arenas by slot, with the slot tables in the snapshot. Snapshots of versions 1 and 2 are
-    /// skipped and the projection rebuilt by replay.
-    public static let version: UInt32 = 3
+    /// Version 4: graphs are no longer part of the state. Snapshots of versions 1 to 3 are skipped and the
+    /// projection rebuilt by replay.
+    public static let version: UInt32 = 4
 
-    /// The default number of live vectors per space at which it gets an HNSW graph: never, for now.
-    ///
-    /// Graphs are built on the apply path: every vector added past the threshold is a graph insertion (about a
-    /// millisecond at 384 dimensions), under the engine's write lock. A document of a million chunks then holds the
-    /// engine, and every reader, for tens of minutes, and caps ingestion at about a thousand chunks a second. Until
-    /// graphs are built off that path, the service keeps exact scans (exact, and tens of milliseconds per query
-    /// at a few hundred thousand vectors); `init(exactThreshold:)` turns graphs on, as the tests do.
-    public static let exactThresholdDefault = Int(Int32.max)
+    /// The default number of live vectors per space at which it gets an HNSW graph. Below it an exact scan of a
+    /// space takes a few milliseconds (384 dimensions, one core); a graph costs about a millisecond of one core per
+    /// vector to build and answers in about one.
+    public static let exactThresholdDefault = 50_000
 
     /// A `SlotRecord` is stored as this many 4-byte values of a record arena.
     static let recordFloats = MemoryLayout<SlotRecord>.size / MemoryLayout<Float>.size
@@ -89,12 +87,12 @@ public struct VectorsProjection: Projection {
     /// A space is compacted when its dead slots are at least this many and at least a quarter of its slots.
     public static let compactionDeadSlotsMin = 1024
 
-    /// The number of live vectors at which a space gets a graph; recorded in snapshots.
+    /// The number of live vectors at which a space gets a graph. A setting, not state: a snapshot restores with
+    /// any threshold.
     public let exactThreshold: Int
     /// Where new arenas keep their vectors. Not part of the state: a snapshot restores into any backing.
     public let backing: VectorArena.Backing
-    /// The graphs' construction settings. Part of the projection's definition: changing them changes the graph, so
-    /// it takes a new projection version.
+    /// The graphs' construction settings.
     public static let graphConfiguration = HNSWIndex.Configuration(m: 16, efConstruction: 200, efSearch: 64)
 
     struct SpaceKey: Hashable {
@@ -136,7 +134,9 @@ public struct VectorsProjection: Projection {
         var states = PagedColumn<UInt8>()
         var live = 0
         var dead = 0
-        var graph: HNSWIndex?
+        /// The space's graph once it has one; shared by copies of the projection (its slots are those of the
+        /// vectors, whoever appends them) and replaced by a compaction.
+        var graph: SlotGraph?
 
         init(key: SpaceKey, arena: VectorArena, records: VectorArena) {
             self.key = key
@@ -220,6 +220,36 @@ public struct VectorsProjection: Projection {
         }
     }
 
+    /// What a graph builder has to do: for each space whose graph holds fewer slots than the space, the graph and
+    /// the vectors to insert. Take it with shared access to the projection (the engine's read lock); run it
+    /// (`GraphWork.run`) without any: it reads only vectors the projection no longer writes.
+    public func graphWork() -> [GraphWork] {
+        spaces.compactMap { space in
+            guard let graph = space.graph else { return nil }
+            let indexed = graph.count
+            guard indexed < space.slots else { return nil }
+            return GraphWork(graph: graph, prefix: space.arena.prefix(space.slots), remaining: space.slots - indexed)
+        }
+    }
+
+    /// Brings every graph up to its space's slots now, on this thread (tools and tests; the service builds them in
+    /// the background).
+    public func buildGraphs() {
+        for work in graphWork() { work.run(limit: .max) }
+    }
+
+    /// Across spaces with a graph: the slots their graphs hold and the slots they have, and the bytes the graphs
+    /// hold (their vectors stay in the arenas).
+    public var graphStatus: (graphs: Int, indexedSlots: Int, slots: Int, bytes: Int) {
+        spaces.reduce((0, 0, 0, 0)) { total, space in
+            guard let graph = space.graph else { return total }
+            return (
+                total.0 + 1, total.1 + min(graph.count, space.slots), total.2 + space.slots,
+                total.3 + graph.memoryBytes
+            )
+        }
+    }
+
     /// The searchable chunks of `documentId`, by chunk index; empty for an unknown, deleted or unprocessed document.
     public func chunks(of documentId: String) -> [VectorChunk] {
         guard let document = documents[documentId] else { return [] }
@@ -292,22 +322,24 @@ public struct VectorsProjection: Projection {
             let space = spaces[Int(number)]
             let slotsAllowed = allowed.map { $0[number] ?? [] }
             if slotsAllowed?.isEmpty == true { continue }
+            var scanFrom = 0
             if let graph = space.graph, mode != .exact {
-                // Graph ids are positions; the filter maps them back through the documents' refs.
-                var positionFilter: ((UInt64) -> Bool)?
-                if let slotsAllowed {
-                    let positions = Set(slotsAllowed.map { space.position(Int($0)) })
-                    positionFilter = { positions.contains($0) }
+                // The graph holds slots of every state, and possibly more slots than this copy of the projection.
+                let states = space.states
+                let slots = space.slots
+                let found = query.withUnsafeBufferPointer { probe in
+                    graph.search(query: probe.baseAddress!, k: k, efSearch: efSearch) { slot in
+                        slot < slots && states[slot] == SlotState.live.rawValue
+                            && (slotsAllowed?.contains(UInt32(slot)) ?? true)
+                    }
                 }
-                // Cannot throw: the dimension matches and every value is finite (both checked above).
-                let found = (try? graph.search(query: query, k: k, efSearch: efSearch, filter: positionFilter)) ?? []
-                for (position, score) in found {
-                    guard let slot = Self.slot(of: position, in: space) else { continue }
-                    merged.append((SlotRef(space: number, slot: UInt32(slot)), position, score))
+                for (slot, score) in found.hits {
+                    merged.append((SlotRef(space: number, slot: UInt32(slot)), space.position(slot), score))
                 }
-                continue
+                // The slots the graph has not reached yet are scanned.
+                scanFrom = min(found.indexed, slots)
             }
-            for (slot, position, score) in scan(space, query: query, k: k, allowed: slotsAllowed) {
+            for (slot, position, score) in scan(space, query: query, k: k, allowed: slotsAllowed, from: scanFrom) {
                 merged.append((SlotRef(space: number, slot: UInt32(slot)), position, score))
             }
         }
@@ -334,16 +366,17 @@ public struct VectorsProjection: Projection {
         return low < space.slots && space.position(low) == position ? low : nil
     }
 
-    /// The exact top `k` live slots of `space` (among `allowed` when given), by a block scan of its arena.
+    /// The exact top `k` live slots of `space` from slot `from` on (among `allowed` when given), by a block scan of
+    /// its arena.
     private func scan(
-        _ space: Space, query: [Float], k: Int, allowed: Set<UInt32>?
+        _ space: Space, query: [Float], k: Int, allowed: Set<UInt32>?, from: Int = 0
     ) -> [(slot: Int, position: UInt64, score: Float)] {
-        guard space.live > 0 else { return [] }
+        guard space.live > 0, from < space.slots else { return [] }
         var top = TopK(k: min(k, space.live))
         let states = space.states
         query.withUnsafeBufferPointer { query in
             // The arena scores slots below `slots`, for which states and positions have entries.
-            space.arena.forEachScoreBlock(slots: 0..<space.slots, query: query.baseAddress!) { first, scores in
+            space.arena.forEachScoreBlock(slots: from..<space.slots, query: query.baseAddress!) { first, scores in
                 var threshold = top.threshold
                 for offset in 0..<scores.count {
                     let score = scores[offset]
@@ -553,56 +586,34 @@ public struct VectorsProjection: Projection {
         return chosen
     }
 
-    /// Makes a pending slot live (and adds it to the space's graph).
+    /// Makes a pending slot live.
     private mutating func revive(_ ref: SlotRef) {
         let number = Int(ref.space)
-        let slot = Int(ref.slot)
-        spaces[number].states[slot] = SlotState.live.rawValue
+        spaces[number].states[Int(ref.slot)] = SlotState.live.rawValue
         spaces[number].live += 1
-        guard spaces[number].graph != nil else { return }
-        let vector = spaces[number].arena.vector(slot)
-        let position = spaces[number].position(slot)
-        do {
-            try spaces[number].graph!.add(id: position, vector: vector)
-        } catch {
-            // Unreachable: the attachment decoder checked the dimension and every value.
-            preconditionFailure("a stored vector does not fit its graph: \(error)")
-        }
     }
 
-    /// Makes a slot dead (and removes it from the space's graph when it was live).
+    /// Makes a slot dead.
     private mutating func kill(_ ref: SlotRef) {
         let number = Int(ref.space)
         let slot = Int(ref.slot)
         let state = spaces[number].states[slot]
         guard state != SlotState.dead.rawValue else { return }
-        if state == SlotState.live.rawValue {
-            spaces[number].live -= 1
-            let position = spaces[number].position(slot)
-            spaces[number].graph?.remove(id: position)
-        }
+        if state == SlotState.live.rawValue { spaces[number].live -= 1 }
         spaces[number].states[slot] = SlotState.dead.rawValue
         spaces[number].dead += 1
     }
 
-    /// Gives a space its graph once its live vectors reach the threshold: every live vector, by ascending position.
+    /// Gives a space an empty graph once its live vectors reach the threshold; `graphWork()` fills it.
     private mutating func buildGraphIfDue(_ number: UInt32) {
         let space = spaces[Int(number)]
         guard space.graph == nil, space.live > 0, space.live >= exactThreshold else { return }
-        spaces[Int(number)].graph = Self.graph(of: space)
-    }
-
-    private static func graph(of space: Space) -> HNSWIndex {
         do {
-            var graph = try HNSWIndex(dimension: space.key.dimension, configuration: graphConfiguration)
-            graph.reserveCapacity(space.live)
-            for slot in 0..<space.slots where space.states[slot] == SlotState.live.rawValue {
-                try graph.add(id: space.position(slot), vector: space.arena.vector(slot))
-            }
-            return graph
+            spaces[Int(number)].graph = try SlotGraph(
+                dimension: space.key.dimension, configuration: Self.graphConfiguration)
         } catch {
-            // The configuration is valid and every stored vector was checked when its event applied.
-            preconditionFailure("building a space's graph failed: \(error)")
+            // The configuration is valid and the space's dimension was checked when its first vector applied.
+            preconditionFailure("a space's graph cannot be made: \(error)")
         }
     }
 
@@ -653,8 +664,9 @@ public struct VectorsProjection: Projection {
             return
         }
         compacted.live = space.live
-        compacted.graph = space.graph
+        // The graph's nodes are the old slots: the compacted space starts a new one.
         spaces[Int(number)] = compacted
+        buildGraphIfDue(number)
         for index in documents.indices {
             documents.values[index].chunks.renumber(space: number, renumbered)
             documents.values[index].pending?.renumber(space: number, renumbered)
@@ -686,14 +698,13 @@ public struct VectorsProjection: Projection {
 
 extension VectorsProjection {
     /// The state as a payload: a head with everything but the arenas (counters, tombstones sorted, document ids by
-    /// ordinal, each space's slot states and graph, every document sorted by id with its runs of slots), then each
+    /// ordinal, each space's slot states, every document sorted by id with its runs of slots), then each
     /// space's slot records and vectors, slot after slot. Equal event sequences give equal payloads: slots are laid out by the events alone.
     public func snapshotPayload() -> SnapshotPayload {
         var writer = SnapshotWriter(capacity: 1024 + spaces.reduce(0) { $0 + $1.slots })
         // The head's length goes first; it is patched in at the end rather than copying the head behind it.
         writer.u64(0)
         writer.u32(Self.version)
-        writer.u64(UInt64(exactThreshold))
         writer.u64(ignoredEvents)
         writer.u64(malformedChunks)
         writer.count(tombstones.count)
@@ -709,8 +720,6 @@ extension VectorsProjection {
             writer.count(space.live)
             writer.count(space.dead)
             space.states.write(to: &writer)
-            writer.bool(space.graph != nil)
-            if let graph = space.graph { writer.byteArray(graph.serialized()) }
         }
         writer.count(documents.count)
         for id in documents.keys.sorted() {
@@ -758,10 +767,13 @@ extension VectorsProjection {
         try self.init(snapshot: snapshot, backing: .memory)
     }
 
-    /// Restores a state from `snapshot()` bytes, its vectors in `backing`.
+    /// Restores a state from `snapshot()` bytes, its vectors in `backing`, its spaces getting graphs at
+    /// `exactThreshold` live vectors.
     ///
     /// - Throws: `ProjectionError` with code `.versionMismatch` or `.malformedSnapshot`, `.storage`.
-    public init(snapshot: [UInt8], backing: VectorArena.Backing) throws(ProjectionError) {
+    public init(
+        snapshot: [UInt8], backing: VectorArena.Backing, exactThreshold: Int = Self.exactThresholdDefault
+    ) throws(ProjectionError) {
         var reader = SnapshotReader(snapshot, projection: Self.name)
         let headLength = try reader.u64()
         guard headLength <= UInt64(snapshot.count - 8) else {
@@ -769,7 +781,8 @@ extension VectorsProjection {
         }
         let head = Array(snapshot[8..<(8 + Int(headLength))])
         var offset = 8 + Int(headLength)
-        try self.init(head: head, backing: backing) { (dimension: Int, slots: Int) throws(ProjectionError) in
+        try self.init(head: head, backing: backing, exactThreshold: exactThreshold) {
+            (dimension: Int, slots: Int) throws(ProjectionError) in
             let count = slots * dimension * MemoryLayout<Float>.stride
             guard count <= snapshot.count - offset else {
                 throw ProjectionError(.malformedSnapshot, "snapshot of vectors: the vectors end early")
@@ -811,14 +824,13 @@ extension VectorsProjection {
     /// - Throws: `ProjectionError` with code `.versionMismatch` or `.malformedSnapshot`, `.storage`; what `arenas`
     ///   throws.
     public init(
-        head: [UInt8], backing: VectorArena.Backing,
+        head: [UInt8], backing: VectorArena.Backing, exactThreshold: Int = Self.exactThresholdDefault,
         arenas: (_ dimension: Int, _ slots: Int) throws(ProjectionError) -> VectorArena
     ) throws(ProjectionError) {
+        precondition(exactThreshold >= 0, "a negative threshold")
         var reader = SnapshotReader(head, projection: Self.name)
         try reader.expectVersion(Self.version)
-        let threshold = try reader.u64()
-        guard threshold <= UInt64(Int32.max) else { throw reader.malformed("an exact threshold of \(threshold)") }
-        exactThreshold = Int(threshold)
+        self.exactThreshold = exactThreshold
         self.backing = backing
         ignoredEvents = try reader.u64()
         malformedChunks = try reader.u64()
@@ -851,17 +863,6 @@ extension VectorsProjection {
             space.states.forEach { counted[Int(min($0, 3))] += 1 }
             guard counted[3] == 0, counted[1] == live, counted[2] == dead else {
                 throw reader.malformed("the slot states of space \(key) are inconsistent")
-            }
-            if try reader.bool() {
-                let bytes = try reader.byteArray()
-                do throws(VectorError) {
-                    space.graph = try HNSWIndex(serialized: bytes)
-                } catch {
-                    throw reader.malformed("a graph: \(error.message)")
-                }
-                guard space.graph!.count == live, space.graph!.dimension == dimension else {
-                    throw reader.malformed("the graph of space \(key) does not hold its live vectors")
-                }
             }
             spaceNumbers[key] = UInt32(spaces.count)
             tenantSpaces[tenant, default: []].append(UInt32(spaces.count))
@@ -921,6 +922,8 @@ extension VectorsProjection {
                 }
             }
         }
+        // Graphs are not in snapshots: the spaces large enough get empty ones, which the graph builder fills.
+        for number in spaces.indices { buildGraphIfDue(UInt32(number)) }
     }
 
     private static func readRefs(
@@ -942,4 +945,17 @@ extension VectorsProjection {
         }
         return SlotRuns(runs: runs)
     }
+}
+
+/// A graph to extend and the vectors to extend it with (see `VectorsProjection.graphWork()`).
+public struct GraphWork: Sendable {
+    /// The graph.
+    public let graph: SlotGraph
+    let prefix: VectorArena.Prefix
+    /// The slots the graph lacked when the work was taken.
+    public let remaining: Int
+
+    /// Inserts up to `limit` of the slots the graph lacks; returns how many it inserted.
+    @discardableResult
+    public func run(limit: Int) -> Int { graph.extend(from: prefix, limit: limit) }
 }

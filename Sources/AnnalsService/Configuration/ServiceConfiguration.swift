@@ -1,4 +1,5 @@
 public import AnnalsExtract
+import AnnalsProjections
 import Foundation
 
 /// Every setting of the service, with its default. `docs/CONFIGURATION.md` documents each one; the names of the
@@ -40,6 +41,8 @@ public struct ServiceConfiguration: Sendable, Equatable {
     public var queueDepthMax: Int = 100_000
     /// Results a search may ask for.
     public var searchResultsMax: Int = 100
+    /// Live vectors of one space (tenant, embedder, dimension) from which it is searched through an HNSW graph.
+    public var vectorGraphThreshold: Int = VectorsProjection.exactThresholdDefault
     /// The embedder: `hashing` (built in, the default) or `http` (an OpenAI-compatible server).
     public var embedder: EmbedderKind = .hashing
     /// The HTTP embedder's base URL (without `/v1/embeddings`).
@@ -88,8 +91,9 @@ public struct ServiceConfiguration: Sendable, Equatable {
         "data", "host", "port", "upload-bytes-max", "workers", "attempts-max", "retry-delay-base-seconds",
         "retry-delay-max-seconds", "lease-seconds", "chunk-characters", "chunk-overlap-characters",
         "embedding-dimension", "chunk-batch-count-max", "checkpoint-events", "checkpoint-interval-seconds",
-        "checkpoints-kept", "queue-depth-max", "search-results-max", "embedder", "embedder-url", "embedder-model",
-        "embedder-api-key-variable", "embedder-batch-size", "embedder-timeout-seconds", "embedder-retries",
+        "checkpoints-kept", "queue-depth-max", "search-results-max", "vector-graph-threshold", "embedder",
+        "embedder-url", "embedder-model", "embedder-api-key-variable", "embedder-batch-size",
+        "embedder-timeout-seconds", "embedder-retries",
         "processing-time-max-seconds", "extracted-text-bytes-max", "decompressed-bytes-max", "compression-ratio-max",
     ]
 
@@ -136,6 +140,7 @@ public struct ServiceConfiguration: Sendable, Equatable {
         case "checkpoints-kept": checkpointsKept = try integer(1...100)
         case "queue-depth-max": queueDepthMax = try integer(1...100_000_000)
         case "search-results-max": searchResultsMax = try integer(1...10_000)
+        case "vector-graph-threshold": vectorGraphThreshold = try integer(1...Int(Int32.max))
         case "embedder":
             guard let kind = EmbedderKind(rawValue: text) else {
                 throw ConfigurationError("\(source): embedder must be 'hashing' or 'http', got '\(text)'")

@@ -89,7 +89,8 @@ public final class AnnalsCore: @unchecked Sendable {
             // Vectors live in unlinked files next to the blobs: their pages are the kernel's to write back and
             // reclaim, so the service needs no memory of its own for them (see `VectorArena`).
             let snapshots = try SnapshotStore(
-                directory: data + "/snapshots", vectorBacking: .file(directory: blobs.temporaryDirectory))
+                directory: data + "/snapshots", vectorBacking: .file(directory: blobs.temporaryDirectory),
+                vectorGraphThreshold: configuration.vectorGraphThreshold)
             let chosen = try embedder ?? makeEmbedder(configuration)
             return AnnalsCore(
                 configuration: configuration, log: log, blobs: blobs, snapshots: snapshots, embedder: chosen,
@@ -106,7 +107,9 @@ public final class AnnalsCore: @unchecked Sendable {
     ) {
         self.configuration = configuration
         self.log = log
-        self.engine = ProjectionEngine(log: log, logger: logger, vectorBacking: snapshots.vectorBacking)
+        self.engine = ProjectionEngine(
+            log: log, logger: logger, vectorBacking: snapshots.vectorBacking,
+            vectorGraphThreshold: snapshots.vectorGraphThreshold)
         self.blobs = blobs
         self.snapshots = snapshots
         self.embedder = embedder

@@ -27,13 +27,12 @@ func prefetch(_ address: UnsafeRawPointer, bytes: Int) {
 /// The negated Float32 dot product with the query.
 struct FloatKernel: DistanceKernel {
     let query: UnsafePointer<Float>
-    let vectors: UnsafePointer<Float>
-    let dimension: Int
+    let rows: VectorRows
 
     @inline(__always)
     func distance(to node: UInt32) -> Float {
         // Sound: `node` is below the graph's node count, so its vector lies inside the buffer.
-        -DotProduct.dot(vectors + Int(node) * dimension, query, count: dimension)
+        -DotProduct.dot(rows.row(node), query, count: rows.dimension)
     }
 
     /// Only the first cache line: the hardware prefetcher streams the rest of the vector once the dot product
@@ -41,7 +40,7 @@ struct FloatKernel: DistanceKernel {
     /// CPU's queue of outstanding loads and measured slower.
     @inline(__always)
     func prefetch(_ node: UInt32) {
-        AnnalsVector.prefetch(vectors + Int(node) * dimension, bytes: cacheLineBytes)
+        AnnalsVector.prefetch(rows.row(node), bytes: cacheLineBytes)
     }
 }
 

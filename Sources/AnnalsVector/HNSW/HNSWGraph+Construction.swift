@@ -15,7 +15,7 @@ extension HNSWGraph {
         let view = self.view()
         var workspace = buildScratch.checkOut(nodeCount: nodeCount)
         defer { buildScratch.checkIn(workspace) }
-        let kernel = FloatKernel(query: view.vector(node), vectors: view.vectors, dimension: dimension)
+        let kernel = FloatKernel(query: view.vector(node), rows: view.rows)
         var entry = CandidateKey.make(kernel.distance(to: entryPoint), entryPoint)
         if maxLevel > level { entry = view.greedyDescent(kernel, from: entry, top: maxLevel, bottom: level) }
         var current = min(level, maxLevel)

@@ -48,12 +48,17 @@ final class HNSWGraph: @unchecked Sendable {
     let scratchPool = ScratchPool()
     /// The scratch used by insertions, which are never concurrent (they need the only reference to the graph).
     let buildScratch: SearchScratch
+    /// Where the vectors are when they are not in `vectors`: an arena's segments, whose slots are the nodes
+    /// (`SlotGraph`). Such a graph keeps no id map (a node's id is its slot) and no int8 codes.
+    let external: ArenaRows?
 
-    init(dimension: Int, m: Int, efConstruction: Int, quantized: Bool) {
+    init(dimension: Int, m: Int, efConstruction: Int, quantized: Bool, external: ArenaRows? = nil) {
+        precondition(external == nil || !quantized, "a graph over an arena keeps no int8 codes")
         self.dimension = dimension
         self.m = m
         self.efConstruction = efConstruction
         self.quantized = quantized
+        self.external = external
         vectors = RawArray()
         ids = RawArray()
         levels = RawArray()
@@ -85,7 +90,7 @@ final class HNSWGraph: @unchecked Sendable {
     /// Nodes in the graph, removed ones included.
     var nodeCount: Int { ids.count }
     /// Nodes that are not removed.
-    var liveCount: Int { nodes.count }
+    var liveCount: Int { external == nil ? nodes.count : nodeCount - deletedCount }
 
     /// A deep copy, for copy-on-write.
     func copy() -> HNSWGraph {
@@ -156,14 +161,14 @@ final class HNSWGraph: @unchecked Sendable {
     /// it into the graph (`insert`).
     func appendNode(id: UInt64, vector: UnsafePointer<Float>, level: Int) -> UInt32 {
         let node = UInt32(nodeCount)
-        vectors.append(from: vector, count: dimension)
+        if external == nil { vectors.append(from: vector, count: dimension) }
         ids.append(id)
         levels.append(UInt8(level))
         links0.append(repeating: 0, count: stride0)
         upperStarts.append(UInt32(upperLinks.count / strideUpper))
         if level > 0 { upperLinks.append(repeating: 0, count: level * strideUpper) }
         if Int(node) % 64 == 0 { tombstones.append(0) }
-        nodes[id] = node
+        if external == nil { nodes[id] = node }
         if quantized {
             if !scales.isEmpty {
                 codes.resize(to: codes.count + dimension)
@@ -206,7 +211,8 @@ final class HNSWGraph: @unchecked Sendable {
     /// Pointers into the buffers, valid until the next append.
     func view() -> GraphView {
         GraphView(
-            vectors: vectors.base, dimension: dimension, ids: ids.base, levels: levels.base, links0: links0.base,
+            rows: external?.rows ?? VectorRows(contiguous: vectors.base, dimension: dimension), dimension: dimension,
+            ids: ids.base, levels: levels.base, links0: links0.base,
             stride0: stride0, upperStarts: upperStarts.base, upperLinks: upperLinks.base, strideUpper: strideUpper,
             tombstones: tombstones.base, nodeCount: nodeCount)
     }
@@ -230,7 +236,7 @@ final class HNSWGraph: @unchecked Sendable {
 /// methods is below `nodeCount`, which the graph's invariants guarantee for every stored link (checked when a
 /// snapshot is read).
 struct GraphView {
-    let vectors: UnsafePointer<Float>
+    let rows: VectorRows
     let dimension: Int
     let ids: UnsafePointer<UInt64>
     let levels: UnsafePointer<UInt8>
@@ -251,7 +257,7 @@ struct GraphView {
 
     /// The vector of `node`.
     @inline(__always)
-    func vector(_ node: UInt32) -> UnsafePointer<Float> { vectors + Int(node) * dimension }
+    func vector(_ node: UInt32) -> UnsafePointer<Float> { rows.row(node) }
 
     /// Whether `node` is removed.
     @inline(__always)
@@ -266,4 +272,78 @@ struct GraphView {
     func distance(_ a: UInt32, _ b: UInt32) -> Float {
         -DotProduct.dot(vector(a), vector(b), count: dimension)
     }
+}
+
+/// Where the vectors of a graph's nodes are: one buffer, node after node (a graph's own storage), or the segments of
+/// a `VectorArena`, whose slots are the nodes (`SlotGraph`).
+struct VectorRows {
+    /// The first vector of the one buffer; unused when `segments` is set.
+    let base: UnsafePointer<Float>
+    /// The first vector of each segment, or nil for one buffer.
+    let segments: UnsafePointer<UnsafePointer<Float>>?
+    /// log2 of the nodes per segment.
+    let shift: Int
+    let dimension: Int
+
+    init(contiguous base: UnsafePointer<Float>, dimension: Int) {
+        self.base = base
+        segments = nil
+        shift = 0
+        self.dimension = dimension
+    }
+
+    init(segments: UnsafePointer<UnsafePointer<Float>>, shift: Int, dimension: Int) {
+        // Never read as a vector: `row` uses the segments.
+        base = UnsafeRawPointer(segments).assumingMemoryBound(to: Float.self)
+        self.segments = segments
+        self.shift = shift
+        self.dimension = dimension
+    }
+
+    /// The vector of `node`.
+    @inline(__always)
+    func row(_ node: UInt32) -> UnsafePointer<Float> {
+        let index = Int(node)
+        guard let segments else { return base + index * dimension }
+        return segments[index >> shift] + (index & ((1 << shift) - 1)) * dimension
+    }
+}
+
+/// The segment table of a graph whose nodes are the slots of a `VectorArena` (see `SlotGraph`): a plain array of
+/// segment addresses for the inner loops, and the segments themselves, held so that their bytes stay mapped.
+final class ArenaRows {
+    private(set) var segments: [Segment] = []
+    private var table: UnsafeMutablePointer<UnsafePointer<Float>>
+    private var capacity = 8
+    /// log2 of the arena's slots per segment.
+    let shift: Int
+    let dimension: Int
+
+    init(slotsPerSegment: Int, dimension: Int) {
+        precondition(slotsPerSegment > 0 && slotsPerSegment & (slotsPerSegment - 1) == 0, "not a power of two")
+        shift = slotsPerSegment.trailingZeroBitCount
+        self.dimension = dimension
+        table = .allocate(capacity: capacity)
+    }
+
+    deinit { table.deallocate() }
+
+    /// Takes the segments of `prefix`, which must be of the same arena or of a copy holding the same vectors in its
+    /// first slots (a copy made when another copy of a projection appended, or a restored segment made the arena's
+    /// own): the bytes of every slot already in the graph are equal in both.
+    func adopt(_ prefix: VectorArena.Prefix) {
+        let fresh = prefix.segments
+        if fresh.count == segments.count && zip(fresh, segments).allSatisfy({ $0 === $1 }) { return }
+        if fresh.count > capacity {
+            table.deallocate()
+            capacity = max(fresh.count, capacity * 2)
+            table = .allocate(capacity: capacity)
+        }
+        for (index, segment) in fresh.enumerated() {
+            table[index] = UnsafePointer(segment.base.assumingMemoryBound(to: Float.self))
+        }
+        segments = fresh
+    }
+
+    var rows: VectorRows { VectorRows(segments: table, shift: shift, dimension: dimension) }
 }

@@ -85,7 +85,7 @@ extension HNSWGraph {
             let kernel = Int8Kernel(query: codes, codes: self.codes.base, dimension: dimension)
             complete = view.search(kernel, entry: entryPoint, top: maxLevel, ef: ef, acceptance, budget, &workspace)
         } else {
-            let kernel = FloatKernel(query: query, vectors: view.vectors, dimension: dimension)
+            let kernel = FloatKernel(query: query, rows: view.rows)
             complete = view.search(kernel, entry: entryPoint, top: maxLevel, ef: ef, acceptance, budget, &workspace)
         }
         guard complete, workspace.results.count >= k else { return exactScan(query, k: k, filter: filter) }

@@ -14,3 +14,8 @@
 int annals_writeback_window(int fd, long long previous, long long offset, long long bytes);
 
 #endif
+
+// Raises the nice value of the calling thread (not the process) by `increment`, so that background work (building
+// vector graphs) yields the CPU to appliers and requests. Linux only; returns 0, or -1 with errno set (and 0 with
+// nothing done elsewhere).
+int annals_lower_thread_priority(int increment);

@@ -8,16 +8,17 @@
 
 /// A reader-writer lock over `pthread_rwlock_t`: many readers at once, or one writer.
 ///
-/// Searches hold the read lock for milliseconds; with a plain mutex they would queue behind each other and behind
-/// every lookup. On Linux the lock prefers writers, so a stream of overlapping searches cannot starve the engine's
+/// Used by the projection engine and by `SlotGraph`. Searches hold the read lock for milliseconds; with a plain
+/// mutex they would queue behind each other and behind every lookup. On Linux the lock prefers writers, so a stream of overlapping searches cannot starve the engine's
 /// catch-up (and with it every read-your-writes wait). Not reentrant: never take it again on the same thread.
 ///
 /// `@unchecked Sendable` is sound: the pthread lock is built for use from many threads, and it is allocated once
 /// (a stable address, as pthread requires) and freed only in `deinit`, when no thread can hold it.
-final class ReadWriteLock: @unchecked Sendable {
+public final class ReadWriteLock: @unchecked Sendable {
     private let lock: UnsafeMutablePointer<pthread_rwlock_t>
 
-    init() {
+    /// A lock that prefers writers (on Linux).
+    public init() {
         lock = UnsafeMutablePointer<pthread_rwlock_t>.allocate(capacity: 1)
         var attributes = pthread_rwlockattr_t()
         pthread_rwlockattr_init(&attributes)
@@ -36,13 +37,15 @@ final class ReadWriteLock: @unchecked Sendable {
         lock.deallocate()
     }
 
-    func withReadLock<R>(_ body: () throws -> R) rethrows -> R {
+    /// Runs `body` holding the lock shared.
+    public func withReadLock<R>(_ body: () throws -> R) rethrows -> R {
         pthread_rwlock_rdlock(lock)
         defer { pthread_rwlock_unlock(lock) }
         return try body()
     }
 
-    func withWriteLock<R>(_ body: () throws -> R) rethrows -> R {
+    /// Runs `body` holding the lock alone.
+    public func withWriteLock<R>(_ body: () throws -> R) rethrows -> R {
         pthread_rwlock_wrlock(lock)
         defer { pthread_rwlock_unlock(lock) }
         return try body()
