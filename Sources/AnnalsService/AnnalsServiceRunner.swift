@@ -21,7 +21,7 @@ public struct AnnalsServiceRunner: Service {
         onRecovered(report)
         core.setPhase(.ready)
         let tailing = Task { await core.engine.run() }
-        core.engine.startGraphBuilder()
+        core.engine.startGraphBuilder(restoringFrom: core.graphFiles)
         await withTaskGroup(of: Void.self) { group in
             for index in 0..<core.configuration.workers {
                 let worker = Worker(core: core, workerId: "\(core.processId)/w\(index)")

@@ -38,14 +38,14 @@ public final class ReadWriteLock: @unchecked Sendable {
     }
 
     /// Runs `body` holding the lock shared.
-    public func withReadLock<R>(_ body: () throws -> R) rethrows -> R {
+    public func withReadLock<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
         pthread_rwlock_rdlock(lock)
         defer { pthread_rwlock_unlock(lock) }
         return try body()
     }
 
     /// Runs `body` holding the lock alone.
-    public func withWriteLock<R>(_ body: () throws -> R) rethrows -> R {
+    public func withWriteLock<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
         pthread_rwlock_wrlock(lock)
         defer { pthread_rwlock_unlock(lock) }
         return try body()

@@ -219,6 +219,28 @@ public final class VectorArena: @unchecked Sendable {
         /// The number of bytes `forEachBlock` gives.
         public var byteCount: Int { slots * arena.vectorBytes }
 
+        /// Calls `body` with the bytes of the vector in `slot` (below `slots`), in place.
+        public func withBytes<R>(of slot: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+            precondition(slot >= 0 && slot < slots, "slot \(slot) is outside the prefix's \(slots)")
+            let perSegment = arena.slotsPerSegment
+            // Sound: the slot is below the prefix's count, so its bytes lie inside its mapped segment, which the
+            // prefix keeps alive.
+            return try body(
+                UnsafeRawBufferPointer(
+                    start: segments[slot / perSegment].base + (slot % perSegment) * arena.vectorBytes,
+                    count: arena.vectorBytes))
+        }
+
+        /// The vector in `slot` (below `slots`) as a `T` of the same size, as `VectorArena.load` reads it.
+        public func load<T: BitwiseCopyable>(_ slot: Int, as type: T.Type) -> T {
+            precondition(MemoryLayout<T>.size == arena.vectorBytes, "a record of another size than the arena's slots")
+            precondition(slot >= 0 && slot < slots, "slot \(slot) is outside the prefix's \(slots)")
+            let perSegment = arena.slotsPerSegment
+            // Sound: the slot is below the prefix's count, so it lies inside its mapped segment.
+            return segments[slot / perSegment].base.loadUnaligned(
+                fromByteOffset: (slot % perSegment) * arena.vectorBytes, as: T.self)
+        }
+
         /// The vectors as bytes (little-endian Float32, slot after slot), in blocks of at most `blockBytes`: read
         /// with `pread` from a file (so that writing a snapshot does not map the file's pages into the process),
         /// straight from memory otherwise.

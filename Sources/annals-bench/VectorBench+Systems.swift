@@ -76,6 +76,31 @@ struct HNSWBenchIndex: BenchIndex {
     }
 }
 
+/// The graph the service uses: a `SlotGraph` over a `VectorArena` holding the vectors in slot order (slot = id),
+/// built by one thread in slot order as the service's graph builder does, reading the vectors in place.
+struct SlotGraphBenchIndex: BenchIndex {
+    let arena: VectorArena
+    let graph: SlotGraph
+
+    init(base: VectorSet, configuration: HNSWIndex.Configuration) throws {
+        arena = try VectorArena(dimension: base.dimension)
+        for position in 0..<base.count { try arena.append(base[position]) }
+        graph = try SlotGraph(dimension: base.dimension, configuration: configuration)
+        graph.extend(from: arena.prefix(arena.count), limit: .max)
+    }
+
+    /// The graph's links and levels plus the arena's vectors.
+    var memoryBytes: Int { graph.memoryBytes + arena.storedBytes }
+
+    func search(_ query: [Float], k: Int, efSearch: Int?) throws -> [UInt64] {
+        query.withUnsafeBufferPointer { query in
+            graph.search(query: query.baseAddress!, k: k, efSearch: efSearch) { _ in true }.hits.map {
+                UInt64($0.slot)
+            }
+        }
+    }
+}
+
 // MARK: - The systems measured
 //
 // To add an index: write an adapter conforming to `BenchIndex` (as `ExactBenchIndex` above), add its name to
@@ -83,7 +108,7 @@ struct HNSWBenchIndex: BenchIndex {
 
 extension VectorBench {
     /// The names `--systems` accepts, in the order they are measured.
-    static let systemNames = ["annals-exact", "annals-hnsw", "annals-hnsw-int8"]
+    static let systemNames = ["annals-exact", "annals-hnsw", "annals-hnsw-int8", "annals-slot-graph"]
 
     /// Every system the benchmark can measure, in the order of `systemNames`.
     func benchSystems() -> [BenchSystem] {
@@ -98,6 +123,9 @@ extension VectorBench {
             },
             BenchSystem(name: "annals-hnsw-int8", efSearches: efSearch.values) {
                 try HNSWBenchIndex(base: $0, configuration: graph(.int8))
+            },
+            BenchSystem(name: "annals-slot-graph", efSearches: efSearch.values) {
+                try SlotGraphBenchIndex(base: $0, configuration: graph(.none))
             },
         ]
     }

@@ -8,6 +8,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import Synchronization
 import Testing
 
 @Suite("HTTP API")
@@ -246,6 +247,63 @@ struct VectorSearchTests {
                 #expect(answer.status == .badRequest, "\(bad)")
                 #expect(answer.headers[.contentType] == "application/problem+json")
             }
+        }
+    }
+}
+
+@Suite("Vector graphs in the service")
+struct ServiceGraphTests {
+    /// A document of about `paragraphs` chunks of distinct text.
+    static func document(_ number: Int, paragraphs: Int) -> String {
+        (0..<paragraphs).map { paragraph in
+            (0..<40).map { word in "d\(number)p\(paragraph)w\(word % 7) topic\((number * 31 + paragraph) % 97)" }
+                .joined(separator: " ")
+        }.joined(separator: "\n\n")
+    }
+
+    @Test(
+        "past the threshold a space is searched through its graph, built in the background and restored after a restart"
+    )
+    func graphsSurviveARestart() async throws {
+        let directory = TemporaryDirectory()
+        let configure: (inout ServiceConfiguration) -> Void = { $0.vectorGraphThreshold = 40 }
+        let query = #"{"query": "d3p2w1 topic", "k": 5, "mode": "approximate"}"#
+        let firstAnswer = Mutex<[String]>([])
+        try await withTestApp(directory: directory, configure: configure) { app in
+            var ids: [String] = []
+            for number in 0..<6 {
+                let response = try await app.send(
+                    .post, "/v1/documents?filename=d\(number).txt", body: Self.document(number, paragraphs: 20),
+                    headers: [.contentType: "text/plain"])
+                ids.append(try #require(try response.json()["id"] as? String))
+            }
+            try await app.eventually("completion") {
+                app.core.engine.read { set in ids.allSatisfy { set.documents.document(id: $0)?.status == .completed } }
+            }
+            try await app.eventually("the graph to catch up") {
+                let status = app.core.engine.read { $0.vectors.graphStatus }
+                return status.graphs == 1 && status.indexedSlots == status.slots && status.slots >= 40
+            }
+            #expect(app.core.engine.graphSlotsInserted > 0)
+            let metrics = String(buffer: try await app.send(.get, "/metrics", key: "").body)
+            #expect(metrics.contains("annals_vectors_graphs 1\n"))
+            #expect(metrics.contains("annals_vectors_graph_unindexed_slots 0\n"))
+            let answer = try await app.send(.post, "/v1/search", body: query)
+            let results = try #require(try answer.json()["results"] as? [[String: Any]])
+            #expect(results.count == 5)
+            firstAnswer.withLock { $0 = results.map { "\($0["documentId"] ?? "")/\($0["chunkIndex"] ?? "")" } }
+        }
+        // The graceful stop saved the graph: the restart restores it instead of inserting anything.
+        try await withTestApp(directory: directory, configure: configure) { app in
+            try await app.eventually("the graph to be restored") {
+                let status = app.core.engine.read { $0.vectors.graphStatus }
+                return status.graphs == 1 && status.indexedSlots == status.slots
+            }
+            #expect(app.core.engine.graphSlotsInserted == 0)
+            let answer = try await app.send(.post, "/v1/search", body: query)
+            let results = try #require(try answer.json()["results"] as? [[String: Any]])
+            #expect(
+                results.map { "\($0["documentId"] ?? "")/\($0["chunkIndex"] ?? "")" } == firstAnswer.withLock { $0 })
         }
     }
 }

@@ -50,11 +50,13 @@ extension TestResponse {
     }
 }
 
-/// Runs `body` against a live application (services included) on a temporary data directory.
+/// Runs `body` against a live application (services included) on `directory` (by default a new temporary one);
+/// the application stops gracefully when `body` returns, so a second call on the same directory is a restart.
 func withTestApp(
-    configure: (inout ServiceConfiguration) -> Void = { _ in }, _ body: @Sendable (TestApp) async throws -> Void
+    directory: TemporaryDirectory? = nil, configure: (inout ServiceConfiguration) -> Void = { _ in },
+    _ body: @Sendable (TestApp) async throws -> Void
 ) async throws {
-    let dir = TemporaryDirectory()
+    let dir = directory ?? TemporaryDirectory()
     var configuration = ServiceConfiguration()
     configuration.dataDirectory = dir.path
     configuration.port = 0
@@ -69,7 +71,9 @@ func withTestApp(
     let app = buildApplication(core: core, logger: logger) { report in secret.withLock { $0 = report.adminSecret } }
     try await app.test(.router) { client in
         for _ in 0..<400 where core.currentPhase != .ready { try await Task.sleep(for: .milliseconds(10)) }
-        let key = try #require(secret.withLock { $0 })
+        // A restart prints no key: the first start wrote it to the data directory.
+        let written = try? String(contentsOfFile: dir.child("admin.key"), encoding: .utf8)
+        let key = try #require(secret.withLock { $0 } ?? written?.trimmingCharacters(in: .whitespacesAndNewlines))
         try await body(TestApp(core: core, adminKey: key, client: client))
     }
 }

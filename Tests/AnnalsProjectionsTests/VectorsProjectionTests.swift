@@ -2,6 +2,7 @@ import AnnalsEvents
 import AnnalsProjections
 import AnnalsTesting
 import AnnalsVector
+import Foundation
 import Testing
 
 @Suite("Vectors projection")
@@ -265,6 +266,61 @@ struct VectorsProjectionGraphTests {
         let approximate = vectors.search(query: query, k: 10, tenant: "tenant-a", mode: .approximate, efSearch: 100)
         #expect(approximate.allSatisfy { Int($0.documentId.dropFirst())! >= 120 })
         #expect(Set(approximate.map(\.position)).intersection(exact.map(\.position)).count >= 9)
+    }
+
+    @Test("saved graphs restore into a restored projection; a file of other vectors, or a damaged one, means a rebuild")
+    func graphFiles() throws {
+        let directory = TemporaryDirectory()
+        let files = try GraphFiles(directory: directory.child("graphs"))
+        let events = workload().events
+        let whole = build(events)
+        #expect(try files.save(whole.graphTargets()).files == 0)  // an empty graph is not saved
+        whole.buildGraphs()
+        let saved = try files.save(whole.graphTargets())
+        #expect(saved.files == 1 && saved.bytes > 300 * 33 * 4)
+        #expect(try files.save(whole.graphTargets()).files == 0)  // unchanged since
+        let restored = try VectorsProjection(snapshot: whole.snapshot(), backing: .memory, exactThreshold: 100)
+        let fresh = try GraphFiles(directory: directory.child("graphs"))
+        let result = fresh.restore(restored.graphTargets())
+        #expect(result.graphs == 1 && result.slots == 300 && result.skipped.isEmpty)
+        #expect(restored.graphWork().isEmpty)
+        #expect(restored.graphTargets()[0].graph.graphDigest() == whole.graphTargets()[0].graph.graphDigest())
+        var generator = SeededGenerator(seed: 3)
+        for _ in 0..<5 {
+            let query = randomUnitVector(16, &generator)
+            #expect(
+                restored.search(query: query, k: 5, tenant: "tenant-a", mode: .approximate)
+                    == whole.search(query: query, k: 5, tenant: "tenant-a", mode: .approximate))
+        }
+        // A restore into a graph that is not empty does nothing.
+        #expect(fresh.restore(restored.graphTargets()).graphs == 0)
+
+        // The file of another log whose space has the same positions but other vectors does not fit: skipped.
+        var generator2 = SeededGenerator(seed: 77)
+        var other = EventScript()
+        for document in 0..<30 {
+            other.upload("d\(document)")
+            other.start("d\(document)", attempt: 1)
+            for chunk in UInt32(0)..<10 {
+                other.chunk("d\(document)", attempt: 1, index: chunk, vector: randomUnitVector(16, &generator2))
+            }
+            other.complete("d\(document)", attempt: 1, chunks: 10)
+        }
+        let stranger = build(other.events)
+        let skipped = try GraphFiles(directory: directory.child("graphs")).restore(stranger.graphTargets())
+        #expect(skipped.graphs == 0 && skipped.skipped.count == 1 && skipped.skipped[0].contains("other vectors"))
+
+        // A damaged file: skipped.
+        let path = directory.child("graphs") + "/" + whole.graphTargets()[0].fileName
+        var bytes = try #require(FileManager.default.contents(atPath: path))
+        bytes[bytes.count / 3] ^= 0x01
+        try bytes.write(to: URL(fileURLWithPath: path))
+        let again = try VectorsProjection(snapshot: whole.snapshot(), backing: .memory, exactThreshold: 100)
+        let damaged = try GraphFiles(directory: directory.child("graphs")).restore(again.graphTargets())
+        #expect(damaged.graphs == 0 && damaged.skipped.first?.contains("checksum") == true)
+        #expect(again.graphStatus.indexedSlots == 0)
+        again.buildGraphs()
+        #expect(again.graphTargets()[0].graph.graphDigest() == whole.graphTargets()[0].graph.graphDigest())
     }
 
     @Test("graphs are not state: building them changes no digest, a restore starts them anew, answers agree")

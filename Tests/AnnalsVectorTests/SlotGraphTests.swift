@@ -1,3 +1,4 @@
+import AnnalsChecksum
 import AnnalsTesting
 import AnnalsVector
 import Testing
@@ -108,6 +109,52 @@ struct SlotGraphTests {
         for slot in [4_100, 4_150, 4_199] {
             #expect(search(graph, vectors[slot], k: 1, efSearch: 200).hits.first?.slot == slot)
         }
+    }
+
+    @Test("a serialised graph restores over the same vectors: same digest, same answers; damage is refused")
+    func serialization() throws {
+        let (vectors, queries) = clusteredData(count: 2_000, queries: 10, dimension: 16, clusters: 20, seed: 6)
+        let store = try arena(vectors)
+        let graph = try SlotGraph(dimension: 16, configuration: .init(efConstruction: 40))
+        graph.extend(from: store.prefix(1_800), limit: .max)
+        #expect(graph.serialized(slotsMax: 1_799) == nil)
+        let bytes = try #require(graph.serialized(slotsMax: 1_800))
+        let restored = try SlotGraph(dimension: 16, configuration: .init(efConstruction: 40))
+        #expect(try bytes.withUnsafeBytes { try restored.restore(serialized: $0, from: store.prefix(2_000)) } == 1_800)
+        #expect(restored.graphDigest() == graph.graphDigest())
+        for query in queries {
+            #expect(search(restored, query, k: 10).hits.map(\.slot) == search(graph, query, k: 10).hits.map(\.slot))
+        }
+        // It goes on from there like the original.
+        graph.extend(from: store.prefix(2_000), limit: .max)
+        restored.extend(from: store.prefix(2_000), limit: .max)
+        #expect(restored.graphDigest() == graph.graphDigest())
+
+        func refused(
+            _ damaged: [UInt8], prefix: Int = 2_000, configuration: HNSWIndex.Configuration = .init(efConstruction: 40)
+        ) throws -> Bool {
+            let target = try SlotGraph(dimension: 16, configuration: configuration)
+            do {
+                try damaged.withUnsafeBytes { _ = try target.restore(serialized: $0, from: store.prefix(prefix)) }
+                return false
+            } catch let error as VectorError {
+                return error.code == .malformedSnapshot && target.count == 0
+            }
+        }
+        var flipped = bytes
+        flipped[bytes.count / 2] ^= 0x40
+        #expect(try refused(flipped))
+        #expect(try refused(Array(bytes.dropLast(9))))
+        #expect(try refused(bytes, prefix: 1_000))
+        #expect(try refused(bytes, configuration: .init(efConstruction: 41)))
+        // A link past the last node, with the checksum made valid again: the structural checks refuse it.
+        var forged = bytes
+        let linkOffset = 48 + 1_800 + 4
+        forged.replaceSubrange(linkOffset..<(linkOffset + 4), with: [0xFF, 0xFF, 0, 0])
+        let body = forged.count - 8
+        let checksum = forged.withUnsafeBytes { XXH64.hash(UnsafeRawBufferPointer(rebasing: $0[..<body])) }
+        withUnsafeBytes(of: checksum.littleEndian) { forged.replaceSubrange(body..<forged.count, with: $0) }
+        #expect(try refused(forged))
     }
 
     @Test("an empty graph answers nothing and says it holds no slot; int8 is refused")

@@ -81,6 +81,8 @@ struct SnapshotWriter {
 struct SnapshotReader {
     private let bytes: [UInt8]
     private var offset = 0
+    /// The bytes read so far.
+    var consumed: Int { offset }
     /// The projection whose snapshot is read, for error messages.
     private let projection: String
 

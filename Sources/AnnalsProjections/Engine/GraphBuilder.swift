@@ -30,11 +30,14 @@ final class GraphBuilder: @unchecked Sendable {
     private let state = Mutex(State())
     private let wake = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
+    private let prepare: @Sendable () -> Void
     private let work: @Sendable () -> [GraphWork]
     private let inserted = Atomic<Int>(0)
 
-    /// A builder that takes its work from `work` (called on the builder's thread).
-    init(work: @escaping @Sendable () -> [GraphWork]) {
+    /// A builder that first runs `prepare` (restoring saved graphs), then takes its work from `work`; both are
+    /// called on the builder's thread.
+    init(prepare: @escaping @Sendable () -> Void = {}, work: @escaping @Sendable () -> [GraphWork]) {
+        self.prepare = prepare
         self.work = work
     }
 
@@ -77,6 +80,7 @@ final class GraphBuilder: @unchecked Sendable {
 
     private func loop() {
         _ = annals_lower_thread_priority(Int32(Self.niceIncrement))
+        if !stopping { prepare() }
         while !stopping {
             state.withLock { $0.nudged = false }
             let items = work()

@@ -199,19 +199,54 @@ public final class ProjectionEngine: @unchecked Sendable {
         }
     }
 
-    /// Starts extending the vector graphs on a thread of their own (see `GraphBuilder`); searches of spaces whose
-    /// graph lags scan the slots it has not reached. A second call does nothing.
-    public func startGraphBuilder() {
+    /// Starts extending the vector graphs on a thread of their own (see `GraphBuilder`), which first restores the
+    /// graphs saved in `files`; searches of spaces whose graph lags scan the slots it has not reached. A second
+    /// call does nothing.
+    public func startGraphBuilder(restoringFrom files: GraphFiles? = nil) {
         let builder = graphBuilder.withLock { builder in
             if builder == nil {
-                builder = GraphBuilder { [weak self] in
-                    guard let self else { return [] }
-                    return self.lock.withReadLock { self.set.vectors.graphWork() }
-                }
+                builder = GraphBuilder(
+                    prepare: { [weak self] in
+                        guard let self, let files else { return }
+                        self.restoreGraphs(from: files)
+                    },
+                    work: { [weak self] in
+                        guard let self else { return [] }
+                        return self.lock.withReadLock { self.set.vectors.graphWork() }
+                    })
             }
             return builder!
         }
         builder.start()
+    }
+
+    /// Restores the vector graphs saved in `files` into the graphs that are still empty (see `GraphFiles`), and
+    /// logs what it did; returns the graphs restored and the slots they hold.
+    @discardableResult
+    public func restoreGraphs(from files: GraphFiles) -> (graphs: Int, slots: Int) {
+        let targets = lock.withReadLock { set.vectors.graphTargets() }
+        guard !targets.isEmpty else { return (0, 0) }
+        let started = ContinuousClock.now
+        let result = files.restore(targets)
+        for reason in result.skipped {
+            logger.warning("a saved vector graph was skipped; it is built again", metadata: ["reason": "\(reason)"])
+        }
+        logger.info(
+            "vector graphs restored",
+            metadata: [
+                "graphs.restored": "\(result.graphs)", "graphs.slots": "\(result.slots)",
+                "graphs.seconds": "\(ContinuousClock.now - started)",
+            ])
+        return (result.graphs, result.slots)
+    }
+
+    /// Saves the vector graphs that grew since they were last saved to `files`; the graphs are read without the
+    /// engine's lock. Returns the files written and their bytes.
+    ///
+    /// - Throws: what `GraphFiles.save` throws.
+    @discardableResult
+    public func saveGraphs(to files: GraphFiles) throws(ProjectionError) -> (files: Int, bytes: Int) {
+        try files.save(lock.withReadLock { set.vectors.graphTargets() })
     }
 
     /// Stops the graph builder after the insertion it is making, and waits for it.

@@ -232,6 +232,17 @@ public struct VectorsProjection: Projection {
         }
     }
 
+    /// Every space's graph with what saving or restoring it needs (see `GraphTarget`). Take it with shared access to
+    /// the projection; use it without.
+    public func graphTargets() -> [GraphTarget] {
+        spaces.compactMap { space in
+            guard let graph = space.graph else { return nil }
+            return GraphTarget(
+                tenant: space.key.tenant, embedder: space.key.embedder, dimension: space.key.dimension, graph: graph,
+                vectors: space.arena.prefix(space.slots), records: space.records.prefix(space.slots))
+        }
+    }
+
     /// Brings every graph up to its space's slots now, on this thread (tools and tests; the service builds them in
     /// the background).
     public func buildGraphs() {

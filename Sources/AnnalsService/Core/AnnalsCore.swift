@@ -23,6 +23,8 @@ public final class AnnalsCore: @unchecked Sendable {
     public let blobs: BlobStore
     /// Snapshot files.
     public let snapshots: SnapshotStore
+    /// Saved vector graphs (`DATA/graphs`): a cache the graph builder restores from, written at checkpoints.
+    public let graphFiles: GraphFiles
     /// The embedder of chunks and queries.
     public let embedder: any Embedder
     /// This process's id, recorded in the events it writes (which attempts it holds, which start it made).
@@ -91,10 +93,11 @@ public final class AnnalsCore: @unchecked Sendable {
             let snapshots = try SnapshotStore(
                 directory: data + "/snapshots", vectorBacking: .file(directory: blobs.temporaryDirectory),
                 vectorGraphThreshold: configuration.vectorGraphThreshold)
+            let graphFiles = try GraphFiles(directory: data + "/graphs")
             let chosen = try embedder ?? makeEmbedder(configuration)
             return AnnalsCore(
-                configuration: configuration, log: log, blobs: blobs, snapshots: snapshots, embedder: chosen,
-                logger: logger, lockDescriptor: descriptor)
+                configuration: configuration, log: log, blobs: blobs, snapshots: snapshots, graphFiles: graphFiles,
+                embedder: chosen, logger: logger, lockDescriptor: descriptor)
         } catch {
             close(descriptor)
             throw error
@@ -103,7 +106,7 @@ public final class AnnalsCore: @unchecked Sendable {
 
     private init(
         configuration: ServiceConfiguration, log: LMDBEventLog, blobs: BlobStore, snapshots: SnapshotStore,
-        embedder: any Embedder, logger: Logger, lockDescriptor: Int32
+        graphFiles: GraphFiles, embedder: any Embedder, logger: Logger, lockDescriptor: Int32
     ) {
         self.configuration = configuration
         self.log = log
@@ -112,6 +115,7 @@ public final class AnnalsCore: @unchecked Sendable {
             vectorGraphThreshold: snapshots.vectorGraphThreshold)
         self.blobs = blobs
         self.snapshots = snapshots
+        self.graphFiles = graphFiles
         self.embedder = embedder
         self.logger = logger
         self.lockDescriptor = lockDescriptor

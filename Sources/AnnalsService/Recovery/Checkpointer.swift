@@ -42,10 +42,26 @@ extension AnnalsCore {
         } catch {
             logger.warning("old snapshots not removed", metadata: ["error": "\(error)"])
         }
+        saveGraphs()
         logger.info(
             "checkpoint written",
             metadata: ["checkpoint.position": "\(position)", "checkpoint.files": "\(files.count)"])
         return (position, files.reduce(0) { $0 + $1.bytes })
+    }
+
+    /// Saves the vector graphs that grew since they were last saved (see `GraphFiles`). They are a cache beside the
+    /// checkpoints: a failure is logged and costs a rebuild after the next restart, no data.
+    func saveGraphs() {
+        do {
+            let saved = try engine.saveGraphs(to: graphFiles)
+            if saved.files > 0 {
+                logger.info(
+                    "vector graphs saved",
+                    metadata: ["graphs.files": "\(saved.files)", "graphs.bytes": "\(saved.bytes)"])
+            }
+        } catch {
+            logger.warning("vector graphs not saved", metadata: ["error": "\(error)"])
+        }
     }
 
     /// Snapshot bytes per event of spacing between checkpoints: the next checkpoint waits for at least the last
@@ -67,9 +83,13 @@ extension AnnalsCore {
         while !Task.isCancelled {
             try? await Task.sleep(for: .seconds(1))
             let applied = engine.appliedPosition
-            let due =
-                applied >= last + spacing
-                || (ContinuousClock.now - lastTime >= configuration.checkpointInterval && applied > last)
+            let intervalOver = ContinuousClock.now - lastTime >= configuration.checkpointInterval
+            let due = applied >= last + spacing || (intervalOver && applied > last)
+            if intervalOver && !due && !Task.isCancelled {
+                // Nothing to checkpoint, but the graphs may have caught up since.
+                saveGraphs()
+                lastTime = .now
+            }
             guard due, !Task.isCancelled else { continue }
             do {
                 if let written = try await writeCheckpoint(after: last) {

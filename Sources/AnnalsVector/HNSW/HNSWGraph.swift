@@ -200,6 +200,23 @@ final class HNSWGraph: @unchecked Sendable {
         }
     }
 
+    /// Removes every node (a restore that failed its checks leaves the graph empty this way).
+    func empty() {
+        ids.removeAll()
+        levels.removeAll()
+        links0.removeAll()
+        upperStarts.removeAll()
+        upperLinks.removeAll()
+        tombstones.removeAll()
+        codes.removeAll()
+        vectors.removeAll()
+        nodes.removeAll()
+        scales.removeAll()
+        deletedCount = 0
+        entryPoint = Self.noNode
+        maxLevel = 0
+    }
+
     /// Marks a node removed and forgets its id.
     func markDeleted(_ node: UInt32) {
         let index = Int(node)

@@ -312,7 +312,8 @@ extension HNSWGraph {
             guard scales.allSatisfy({ $0.isFinite && $0 > 0 }) else { return "an int8 scale is not positive" }
             for index in 0..<codes.count where codes[index] == -128 { return "int8 code -128 at \(index)" }
         }
-        // Ids: unique among the live nodes.
+        // Ids: unique among the live nodes (a graph over an arena keeps no id map: a node's id is its slot).
+        guard external == nil else { return nil }
         nodes.removeAll()
         nodes.reserveCapacity(nodeCount - deletedCount)
         for index in 0..<nodeCount where !view.isDeleted(UInt32(index)) {
@@ -326,7 +327,7 @@ extension HNSWGraph {
 
 /// Copies `count` elements of `size` bytes, converting between the host's byte order and little-endian (the same
 /// operation both ways).
-private func copyLittleEndian(
+func copyLittleEndian(
     _ source: UnsafeRawPointer, to destination: UnsafeMutableRawPointer, count: Int, size: Int
 ) {
     #if _endian(little)
@@ -342,10 +343,10 @@ private func copyLittleEndian(
     #endif
 }
 
-private func storeLE<T: FixedWidthInteger>(_ value: T, _ base: UnsafeMutableRawPointer, _ offset: Int) {
+func storeLE<T: FixedWidthInteger>(_ value: T, _ base: UnsafeMutableRawPointer, _ offset: Int) {
     base.storeBytes(of: value.littleEndian, toByteOffset: offset, as: T.self)
 }
 
-private func loadLE<T: FixedWidthInteger>(_ base: UnsafeRawPointer, _ offset: Int) -> T {
+func loadLE<T: FixedWidthInteger>(_ base: UnsafeRawPointer, _ offset: Int) -> T {
     T(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: T.self))
 }

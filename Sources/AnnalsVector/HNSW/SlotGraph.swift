@@ -20,9 +20,9 @@ public final class SlotGraph: @unchecked Sendable {
     public let dimension: Int
     /// How the graph is built and searched.
     public let configuration: HNSWIndex.Configuration
-    private let lock = ReadWriteLock()
-    private let rows: ArenaRows
-    private let graph: HNSWGraph
+    let lock = ReadWriteLock()
+    let rows: ArenaRows
+    let graph: HNSWGraph
 
     /// An empty graph over an arena of `dimension`-value vectors.
     ///
