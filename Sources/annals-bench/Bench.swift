@@ -8,7 +8,7 @@ struct Bench: AsyncParsableCommand {
         abstract: "Benchmarks of Annals' components. Build with -c release before measuring.",
         subcommands: [
             AppendBench.self, ScanBench.self, ChunkBench.self, IngestBench.self, PDFBench.self, VectorBench.self,
-            RestoreBench.self, ReplayBench.self,
+            RestoreBench.self, ReplayBench.self, GraphRestoreBench.self,
             CrashWriter.self,
         ]
     )
