@@ -156,6 +156,21 @@ final class LMDBEnvironment: @unchecked Sendable {
         currentMapSize = info.me_mapsize
     }
 
+    /// Copies the environment into `directory` (`mdb_env_copy2`: one read transaction, so consistent while others
+    /// write), holding the resize lock shared like a transaction. When another process grew the map past this
+    /// process's mapping (`MDB_MAP_RESIZED`), takes on the new size, removes the partial copy and tries again.
+    /// Returns LMDB's code.
+    func copy(to directory: String, flags: UInt32) throws -> Int32 {
+        while true {
+            pthread_rwlock_rdlock(resizeLock)
+            let rc = mdb_env_copy2(env, directory, flags)
+            pthread_rwlock_unlock(resizeLock)
+            guard rc == MDB_MAP_RESIZED else { return rc }
+            unlink(directory + "/data.mdb")
+            try adoptMapSize()
+        }
+    }
+
     /// Takes on the map size another process set.
     private func adoptMapSize() throws {
         pthread_rwlock_wrlock(resizeLock)

@@ -285,7 +285,7 @@ extension LMDBEventLog {
                 throw LogError(.permissionDenied, "cannot create \(directory): \(error.localizedDescription)")
             }
         }
-        let rc = mdb_env_copy2(environment.env, directory, compact ? UInt32(MDB_CP_COMPACT) : 0)
+        let rc = try environment.copy(to: directory, flags: compact ? UInt32(MDB_CP_COMPACT) : 0)
         if rc != MDB_SUCCESS { throw lmdbError(rc, "backing up the log", path: directory) }
     }
 }
