@@ -157,19 +157,27 @@ struct VectorsProjectionTests {
 
 @Suite("Vectors projection with graphs")
 struct VectorsProjectionGraphTests {
-    /// 30 documents of 10 chunks each (dimension 16): past a threshold of 100 the tenant's index is a graph.
-    private func workload() -> EventScript {
+    /// `documents` documents of 10 chunks each (dimension `dimension`), ids `PREFIX0`…, completed in order.
+    private func completedDocuments(
+        _ documents: Int, prefix: String = "d", dimension: Int = 16, seed: UInt64
+    ) -> EventScript {
         var script = EventScript()
-        var generator = SeededGenerator(seed: 42)
-        for document in 0..<30 {
-            let id = "d\(document)"
+        var generator = SeededGenerator(seed: seed)
+        for document in 0..<documents {
+            let id = "\(prefix)\(document)"
             script.upload(id)
             script.start(id, attempt: 1)
             for chunk in UInt32(0)..<10 {
-                script.chunk(id, attempt: 1, index: chunk, vector: randomUnitVector(16, &generator))
+                script.chunk(id, attempt: 1, index: chunk, vector: randomUnitVector(dimension, &generator))
             }
             script.complete(id, attempt: 1, chunks: 10)
         }
+        return script
+    }
+
+    /// 30 documents of 10 chunks each (dimension 16): past a threshold of 100 the tenant's index is a graph.
+    private func workload() -> EventScript {
+        var script = completedDocuments(30, seed: 42)
         // A deletion after the switch: its chunks must never come back.
         script.delete("d3")
         return script
@@ -236,16 +244,8 @@ struct VectorsProjectionGraphTests {
 
     @Test("a compaction renumbers the slots: the space starts a new graph, and searches stay right meanwhile")
     func compactionRestartsTheGraph() throws {
-        var script = EventScript()
-        var generator = SeededGenerator(seed: 4)
-        for document in 0..<220 {
-            script.upload("c\(document)")
-            script.start("c\(document)", attempt: 1)
-            for chunk in UInt32(0)..<10 {
-                script.chunk("c\(document)", attempt: 1, index: chunk, vector: randomUnitVector(8, &generator))
-            }
-            script.complete("c\(document)", attempt: 1, chunks: 10)
-        }
+        var script = completedDocuments(220, prefix: "c", dimension: 8, seed: 4)
+        var generator = SeededGenerator(seed: 5)
         var vectors = VectorsProjection(exactThreshold: 100)
         for event in script.events { vectors.apply(event) }
         vectors.buildGraphs()
@@ -296,16 +296,8 @@ struct VectorsProjectionGraphTests {
         #expect(fresh.restore(restored.graphTargets()).graphs == 0)
 
         // The file of another log whose space has the same positions but other vectors does not fit: skipped.
-        var generator2 = SeededGenerator(seed: 77)
-        var other = EventScript()
-        for document in 0..<30 {
-            other.upload("d\(document)")
-            other.start("d\(document)", attempt: 1)
-            for chunk in UInt32(0)..<10 {
-                other.chunk("d\(document)", attempt: 1, index: chunk, vector: randomUnitVector(16, &generator2))
-            }
-            other.complete("d\(document)", attempt: 1, chunks: 10)
-        }
+        var other = completedDocuments(30, seed: 77)
+        other.delete("d3")
         let stranger = build(other.events)
         let skipped = try GraphFiles(directory: directory.child("graphs")).restore(stranger.graphTargets())
         #expect(skipped.graphs == 0 && skipped.skipped.count == 1 && skipped.skipped[0].contains("other vectors"))
