@@ -167,6 +167,17 @@ struct APITests {
             try Data(text.utf8).write(to: URL(fileURLWithPath: directory.child("metrics.txt")))
             let lint = try run("/bin/sh", ["-c", "promtool check metrics < '\(directory.child("metrics.txt"))'"])
             #expect(lint.status == 0, "promtool (installed by tools/setup): \(lint.stdout)\(lint.stderr)")
+            // The Grafana dashboard we ship plots only metrics the service exports.
+            let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent()
+            let dashboard = try String(
+                contentsOf: root.appendingPathComponent("dashboards/annals.json"), encoding: .utf8)
+            let names = Set(dashboard.matches(of: /annals_[a-z_]+/).map { String($0.output) })
+            #expect(names.count >= 20)
+            for name in names {
+                let family = name.hasSuffix("_bucket") ? String(name.dropLast("_bucket".count)) : name
+                #expect(text.contains("# TYPE \(family) "), "the dashboard plots \(name), which /metrics lacks")
+            }
         }
     }
 
