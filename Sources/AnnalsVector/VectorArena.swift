@@ -234,11 +234,7 @@ public final class VectorArena: @unchecked Sendable {
         /// The vector in `slot` (below `slots`) as a `T` of the same size, as `VectorArena.load` reads it.
         public func load<T: BitwiseCopyable>(_ slot: Int, as type: T.Type) -> T {
             precondition(MemoryLayout<T>.size == arena.vectorBytes, "a record of another size than the arena's slots")
-            precondition(slot >= 0 && slot < slots, "slot \(slot) is outside the prefix's \(slots)")
-            let perSegment = arena.slotsPerSegment
-            // Sound: the slot is below the prefix's count, so it lies inside its mapped segment.
-            return segments[slot / perSegment].base.loadUnaligned(
-                fromByteOffset: (slot % perSegment) * arena.vectorBytes, as: T.self)
+            return withBytes(of: slot) { $0.loadUnaligned(as: T.self) }
         }
 
         /// The vectors as bytes (little-endian Float32, slot after slot), in blocks of at most `blockBytes`: read

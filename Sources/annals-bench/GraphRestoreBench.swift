@@ -51,7 +51,7 @@ struct GraphRestoreBench: ParsableCommand {
         let path = NSTemporaryDirectory() + "annals-graph-\(ProcessInfo.processInfo.processIdentifier).graph"
         defer { try? FileManager.default.removeItem(atPath: path) }
         clock = Date()
-        guard let bytes = graph.serialized() else { throw ValidationError("the graph did not serialise") }
+        guard let bytes = graph.serialized()?.bytes else { throw ValidationError("the graph did not serialise") }
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         let writeSeconds = Date().timeIntervalSince(clock)
         clock = Date()

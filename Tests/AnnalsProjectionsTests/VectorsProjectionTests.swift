@@ -218,7 +218,7 @@ struct VectorsProjectionGraphTests {
         let vectors = build(script.events)
         let work = vectors.graphWork()
         #expect(work.count == 1 && work[0].remaining == 300)
-        #expect(work[0].run(limit: 120) == 120)
+        #expect(work[0].extend(limit: 120) == 120)
         #expect(vectors.graphStatus.indexedSlots == 120)
         // Every chunk of the last documents (slots past 120) is found by its own vector, with score 1.
         var generator = SeededGenerator(seed: 42)

@@ -31,12 +31,12 @@ final class GraphBuilder: @unchecked Sendable {
     private let wake = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
     private let prepare: @Sendable () -> Void
-    private let work: @Sendable () -> [GraphWork]
+    private let work: @Sendable () -> [GraphTarget]
     private let inserted = Atomic<Int>(0)
 
     /// A builder that first runs `prepare` (restoring saved graphs), then takes its work from `work`; both are
     /// called on the builder's thread.
-    init(prepare: @escaping @Sendable () -> Void = {}, work: @escaping @Sendable () -> [GraphWork]) {
+    init(prepare: @escaping @Sendable () -> Void = {}, work: @escaping @Sendable () -> [GraphTarget]) {
         self.prepare = prepare
         self.work = work
     }
@@ -92,7 +92,7 @@ final class GraphBuilder: @unchecked Sendable {
                 // One insertion at a time, so that a stop waits for one insertion at most.
                 var done = 0
                 while done < Self.roundSlotsMax, !stopping {
-                    guard item.run(limit: 1) == 1 else { break }
+                    guard item.extend(limit: 1) == 1 else { break }
                     done += 1
                 }
                 inserted.add(done, ordering: .relaxed)

@@ -1,8 +1,9 @@
 import AnnalsChecksum
 public import AnnalsVector
 
-/// One space's graph, with the space's vectors and slot records as they were when it was taken: what saving the
-/// graph to a file, or restoring it from one, needs (`VectorsProjection.graphTargets()`, `GraphFiles`).
+/// One space's graph, with the space's vectors and slot records as they were when it was taken: what extending the
+/// graph (the graph builder), saving it to a file or restoring it from one needs (`VectorsProjection.graphTargets()`,
+/// `GraphFiles`).
 ///
 /// A saved graph is valid for a space exactly when the space's first N slots still hold the vectors it was built
 /// on. Within one log, slots only change by compaction, which renumbers them: a space whose slot N − 1 holds the
@@ -26,6 +27,13 @@ public struct GraphTarget: Sendable {
     let vectors: VectorArena.Prefix
     let records: VectorArena.Prefix
 
+    /// The slots the graph lacks of those taken.
+    public var remaining: Int { max(0, vectors.slots - graph.count) }
+
+    /// Inserts up to `limit` of the slots the graph lacks; returns how many it inserted.
+    @discardableResult
+    public func extend(limit: Int) -> Int { graph.extend(from: vectors, limit: limit) }
+
     static let magic = Array("ANNALSVG".utf8)
     static let formatVersion: UInt32 = 1
 
@@ -40,11 +48,7 @@ public struct GraphTarget: Sendable {
     /// The file's bytes; nil when the graph holds no slot, or more slots than this target's records (the builder
     /// went on after the target was taken: the next save gets it).
     public func encoded() -> [UInt8]? {
-        guard let graph = graph.serialized(slotsMax: records.slots) else { return nil }
-        let nodes = graph.withUnsafeBytes {
-            Int(UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 24, as: UInt64.self)))
-        }
-        guard nodes > 0 else { return nil }
+        guard let (graph, nodes) = graph.serialized(slotsMax: records.slots), nodes > 0 else { return nil }
         var writer = SnapshotWriter(capacity: graph.count + 128)
         for byte in Self.magic { writer.u8(byte) }
         writer.u32(Self.formatVersion)

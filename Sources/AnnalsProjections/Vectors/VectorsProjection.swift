@@ -220,20 +220,15 @@ public struct VectorsProjection: Projection {
         }
     }
 
-    /// What a graph builder has to do: for each space whose graph holds fewer slots than the space, the graph and
-    /// the vectors to insert. Take it with shared access to the projection (the engine's read lock); run it
-    /// (`GraphWork.run`) without any: it reads only vectors the projection no longer writes.
-    public func graphWork() -> [GraphWork] {
-        spaces.compactMap { space in
-            guard let graph = space.graph else { return nil }
-            let indexed = graph.count
-            guard indexed < space.slots else { return nil }
-            return GraphWork(graph: graph, prefix: space.arena.prefix(space.slots), remaining: space.slots - indexed)
-        }
+    /// What a graph builder has to do: the graphs that hold fewer slots than their space, with the vectors to insert.
+    /// Take it with shared access to the projection (the engine's read lock); run it (`GraphTarget.extend`) without
+    /// any: it reads only vectors the projection no longer writes.
+    public func graphWork() -> [GraphTarget] {
+        graphTargets().filter { $0.remaining > 0 }
     }
 
-    /// Every space's graph with what saving or restoring it needs (see `GraphTarget`). Take it with shared access to
-    /// the projection; use it without.
+    /// Every space's graph with the space's vectors and records as they are now: what extending, saving or
+    /// restoring it needs (see `GraphTarget`). Take it with shared access to the projection; use it without.
     public func graphTargets() -> [GraphTarget] {
         spaces.compactMap { space in
             guard let graph = space.graph else { return nil }
@@ -246,7 +241,7 @@ public struct VectorsProjection: Projection {
     /// Brings every graph up to its space's slots now, on this thread (tools and tests; the service builds them in
     /// the background).
     public func buildGraphs() {
-        for work in graphWork() { work.run(limit: .max) }
+        for work in graphWork() { work.extend(limit: .max) }
     }
 
     /// Across spaces with a graph: the slots their graphs hold and the slots they have, and the bytes the graphs
@@ -956,17 +951,4 @@ extension VectorsProjection {
         }
         return SlotRuns(runs: runs)
     }
-}
-
-/// A graph to extend and the vectors to extend it with (see `VectorsProjection.graphWork()`).
-public struct GraphWork: Sendable {
-    /// The graph.
-    public let graph: SlotGraph
-    let prefix: VectorArena.Prefix
-    /// The slots the graph lacked when the work was taken.
-    public let remaining: Int
-
-    /// Inserts up to `limit` of the slots the graph lacks; returns how many it inserted.
-    @discardableResult
-    public func run(limit: Int) -> Int { graph.extend(from: prefix, limit: limit) }
 }

@@ -25,17 +25,18 @@ extension SlotGraph {
     static let serializedFormatVersion: UInt32 = 1
     static let serializedHeaderBytes = 48
 
-    /// The graph's links and levels (format above), when it holds at most `slotsMax` slots; nil when it holds
-    /// more (the caller can only vouch for the first `slotsMax` vectors: see `restore(serialized:from:)`).
-    public func serialized(slotsMax: Int = .max) -> [UInt8]? {
-        lock.withReadLock { () -> [UInt8]? in
+    /// The graph's links and levels (format above) and the number of slots it holds, when that is at most
+    /// `slotsMax`; nil when it holds more (the caller can only vouch for the first `slotsMax` vectors: see
+    /// `restore(serialized:from:)`).
+    public func serialized(slotsMax: Int = .max) -> (bytes: [UInt8], slots: Int)? {
+        lock.withReadLock { () -> (bytes: [UInt8], slots: Int)? in
             let nodes = graph.nodeCount
             guard nodes <= slotsMax else { return nil }
             let blocks = graph.upperLinks.count / graph.strideUpper
             let links0 = nodes * graph.stride0
             let upper = graph.upperLinks.count
             let total = Self.serializedHeaderBytes + nodes + 4 * (links0 + upper) + 8
-            return [UInt8](unsafeUninitializedCapacity: total) { buffer, initialised in
+            let bytes = [UInt8](unsafeUninitializedCapacity: total) { buffer, initialised in
                 // Sound: every section below lies inside `total`, computed from the same counts.
                 let out = UnsafeMutableRawBufferPointer(buffer)
                 let base = out.baseAddress!
@@ -59,6 +60,7 @@ extension SlotGraph {
                 storeLE(XXH64.hash(UnsafeRawBufferPointer(rebasing: out[..<offset])), base, offset)
                 initialised = total
             }
+            return (bytes, nodes)
         }
     }
 
