@@ -1,8 +1,33 @@
 import AnnalsLog
 internal import CLMDB
+public import Foundation
 
 /// Changes a log behind the log's back, as damage or a newer Annals would, for tests of how it is refused.
 public enum LogSurgery {
+    /// The ranges of every occurrence of `marker` in `data`.
+    ///
+    /// LMDB is copy-on-write: a page rewritten by a later commit leaves its old copy in a free page, so the same
+    /// record can stand in the file more than once, and only one copy is live. Tests that damage a record damage
+    /// every copy.
+    public static func occurrences(of marker: String, in data: Data) -> [Range<Data.Index>] {
+        var ranges: [Range<Data.Index>] = []
+        var start = data.startIndex
+        while let range = data.range(of: Data(marker.utf8), in: start..<data.endIndex) {
+            ranges.append(range)
+            start = range.upperBound
+        }
+        return ranges
+    }
+
+    /// Flips one bit of the byte at `offset` inside every occurrence of `marker` in `file` (a log's `data.mdb`).
+    public static func flipByte(in file: String, inside marker: String, offset: Int = 3) throws {
+        var data = try Data(contentsOf: URL(fileURLWithPath: file))
+        let ranges = occurrences(of: marker, in: data)
+        guard !ranges.isEmpty else { throw LogError(.invalidArgument, "marker \(marker) not found in \(file)") }
+        for range in ranges { data[range.lowerBound + offset] ^= 0x20 }
+        try data.write(to: URL(fileURLWithPath: file))
+    }
+
     /// Writes `value` under `key` in the `meta` database of the LMDB environment in `directory`.
     public static func overwriteMeta(_ directory: String, key: String, value: [UInt8]) throws {
         try overwrite(directory, database: "meta", key: Array(key.utf8), value: value)

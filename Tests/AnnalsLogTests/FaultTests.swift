@@ -4,29 +4,6 @@ import AnnalsTesting
 import Foundation
 import Testing
 
-/// The ranges of every occurrence of `marker` in `data`.
-///
-/// LMDB is copy-on-write: a page rewritten by a later commit leaves its old copy in a free page, so the same record
-/// can stand in the file more than once, and only one copy is live. Tests that damage a record damage every copy.
-func occurrences(of marker: String, in data: Data) -> [Range<Data.Index>] {
-    var ranges: [Range<Data.Index>] = []
-    var start = data.startIndex
-    while let range = data.range(of: Data(marker.utf8), in: start..<data.endIndex) {
-        ranges.append(range)
-        start = range.upperBound
-    }
-    return ranges
-}
-
-/// Flips one byte of `file` inside every occurrence of `marker`.
-func flipByte(in file: String, inside marker: String, offset: Int = 3) throws {
-    var data = try Data(contentsOf: URL(fileURLWithPath: file))
-    let ranges = occurrences(of: marker, in: data)
-    guard !ranges.isEmpty else { throw LogError(.invalidArgument, "marker \(marker) not found in \(file)") }
-    for range in ranges { data[range.lowerBound + offset] ^= 0x20 }
-    try data.write(to: URL(fileURLWithPath: file))
-}
-
 @Suite("Faults and bad input")
 struct FaultTests {
     @Test("a flipped byte inside a record: verify names its position and reads refuse it")
@@ -38,7 +15,7 @@ struct FaultTests {
             _ = try await log.append(draft("doc-\(index % 4)", "payload-marker-\(String(format: "%04d", index))"))
         }
         await log.close()
-        try flipByte(in: path + "/data.mdb", inside: "payload-marker-0017")
+        try LogSurgery.flipByte(in: path + "/data.mdb", inside: "payload-marker-0017")
 
         log = try LMDBEventLog.open(directory: path, configuration: .readOnly)
         let report = try log.verify()
@@ -73,7 +50,7 @@ struct FaultTests {
         // Rewrite record 6 in place: new content, recomputed checksum, but the chain is not recomputed.
         let file = path + "/data.mdb"
         var data = try Data(contentsOf: URL(fileURLWithPath: file))
-        let ranges = occurrences(of: "tamper-6-xxxxxxxx", in: data)
+        let ranges = LogSurgery.occurrences(of: "tamper-6-xxxxxxxx", in: data)
         #expect(!ranges.isEmpty)
         for range in ranges {
             data.replaceSubrange(range, with: Data("tamper-6-yyyyyyyy".utf8))

@@ -146,6 +146,59 @@ struct EngineTests {
         await log.close()
     }
 
+    @Test("a long catch-up, decoded a batch ahead on another thread, equals short ones applied in turn")
+    func pipelinedCatchUp() async throws {
+        let directory = TemporaryDirectory()
+        let log = try LMDBEventLog.open(directory: directory.child("log"))
+        try await append(randomWorkload(seed: 11, documents: 2_500).events, to: log)
+        let head = try log.head()
+        #expect(head > 3 * UInt64(ProjectionEngine.catchUpBatchCountMax))
+        let long = ProjectionEngine(log: log, logger: testLogger)
+        #expect(try long.catchUp() == head)
+        // Steps shorter than one batch never start the decoding thread.
+        let short = ProjectionEngine(log: log, logger: testLogger)
+        var position: UInt64 = 0
+        while position < head { position = try short.catchUp(through: position + 1_000) }
+        #expect(long.read(\.digests) == short.read(\.digests))
+        #expect(long.read { $0.vectors.chunkCount } > 0)
+        await log.close()
+    }
+
+    @Test("a damaged record stops a long catch-up after the batches before it, every time, and nothing hangs")
+    func damagedRecordInLongCatchUp() async throws {
+        let directory = TemporaryDirectory()
+        let path = directory.child("log")
+        var log = try LMDBEventLog.open(directory: path)
+        let script = randomWorkload(seed: 12, documents: 2_500)
+        try await append(script.events, to: log)
+        let head = try log.head()
+        await log.close()
+        // The upload of this document is its first record; every record naming it is damaged.
+        let victim = "doc-12-1800"
+        let damaged =
+            try #require(
+                script.events.firstIndex {
+                    if case .uploadReceived(let upload) = $0.event { upload.documentID == victim } else { false }
+                }) + 1
+        let batch = ProjectionEngine.catchUpBatchCountMax
+        #expect(damaged > 2 * batch)
+        try LogSurgery.flipByte(in: path + "/data.mdb", inside: victim, offset: 5)
+
+        log = try LMDBEventLog.open(directory: path)
+        let engine = ProjectionEngine(log: log, logger: testLogger)
+        for _ in 0..<2 {
+            #expect {
+                try engine.catchUp()
+            } throws: { error in
+                (error as? LogError)?.code == .corruptRecord
+            }
+            // The batches before the damaged record's are applied, nothing of its own batch or after.
+            #expect(engine.appliedPosition == UInt64((damaged - 1) / batch * batch))
+        }
+        #expect(engine.appliedPosition < head)
+        await log.close()
+    }
+
     @Test("replaying the same log twice from 0 gives identical digests")
     func deterministicReplay() async throws {
         let directory = TemporaryDirectory()

@@ -1,6 +1,7 @@
 import AnnalsEvents
 public import AnnalsLog
 public import AnnalsVector
+import Foundation
 public import Logging
 import Synchronization
 
@@ -25,6 +26,8 @@ public final class ProjectionEngine: @unchecked Sendable {
     private let log: any EventLog
     private let logger: Logger
     private let lock = ReadWriteLock()
+    /// Serialises catch-ups (`run()`'s, recovery's, a replay's), so that batches are applied in order.
+    private let catchUpLock = ReadWriteLock()
     private var set: ProjectionSet
     private var skipped: UInt64 = 0
     /// Bytes of records read since the log's mapped pages were last released; under the write lock.
@@ -104,50 +107,102 @@ public final class ProjectionEngine: @unchecked Sendable {
     /// Applies every event after `appliedPosition` up to `last` or the log's head, whichever comes first; returns the
     /// applied position (`annals replay` stops at a checkpoint's position this way).
     ///
+    /// Records are read and decoded without the engine's lock, and applied under it one batch at a time. A long
+    /// catch-up (a replay) decodes the next batch on a thread of its own while the current one is applied, so that
+    /// reading the log and applying events overlap. Catch-ups are serialised: a second caller waits for the first.
+    ///
     /// - Throws: as `catchUp()`.
     @discardableResult
     public func catchUp(through last: UInt64) throws -> UInt64 {
-        let target = min(last, try log.head())
-        while true {
-            let (before, after, release) = try lock.withWriteLock { () throws -> (UInt64, UInt64, Bool) in
-                let before = set.appliedPosition
-                guard before < target else { return (before, before, false) }
-                let through = min(target, before + UInt64(Self.catchUpBatchCountMax))
-                // Decode the batch first, then apply it as a whole, which lets long batches use two threads.
-                var events: [ProjectedEvent] = []
-                events.reserveCapacity(Int(through - before))
-                let visited = try log.scan(from: before + 1, through: through) { view in
-                    mappedBytesRead += view.storedPayload.count + view.attachment.count
-                    if let event = try decode(view) { events.append(event) }
-                    return true
-                }
-                set.apply(contentsOf: events)
-                // Undecodable events at the end of the batch are passed too.
-                set.skip(to: visited)
-                // Every record is read once here: its pages need not stay in this process's resident set.
-                let release = mappedBytesRead >= Self.releaseMappedBytes
-                if release { mappedBytesRead = 0 }
-                return (before, set.appliedPosition, release)
+        try catchUpLock.withWriteLock { () throws -> UInt64 in
+            let target = min(last, try log.head())
+            let first = appliedPosition + 1
+            guard first <= target else { return first - 1 }
+            let batchMax = UInt64(Self.catchUpBatchCountMax)
+            if target - first < batchMax {
+                // One batch (tailing a live log): no thread to start.
+                let batch = try decodeBatch(from: first, through: target)
+                return try apply(batch, target: target).applied
             }
-            if after > before {
-                publish()
-                graphBuilder.withLock { $0 }?.nudge()
-            }
-            if release {
-                log.releaseMappedPages()
-                // Safe under the read lock: advice only, and the arenas' segments do not change meanwhile.
-                lock.withReadLock { set.vectors.releaseMappedPages() }
-            }
-            if after >= target { return after }
-            if after == before {
-                // The log said its head is further on but holds no record after `after`: a gap, which the log's
-                // contract excludes. Stop here rather than spin; the next catch-up tries again.
-                logger.error(
-                    "the log's head is past the last record found",
-                    metadata: ["log.head": "\(target)", "projection.applied_position": "\(after)"])
-                return after
-            }
+            return try pipelinedCatchUp(from: first, through: target)
         }
+    }
+
+    /// Decodes batches on a thread of its own, at most `DecodedBatches.depth` ahead, and applies them here in order.
+    private func pipelinedCatchUp(from first: UInt64, through target: UInt64) throws -> UInt64 {
+        let batchMax = UInt64(Self.catchUpBatchCountMax)
+        let batches = DecodedBatches()
+        let decoder = Thread { [self] in
+            var next = first
+            while next <= target {
+                let through = min(target, next + batchMax - 1)
+                let outcome = Result { try decodeBatch(from: next, through: through) }
+                guard batches.put(outcome), case .success(let batch) = outcome, batch.visited == through else { break }
+                next = through + 1
+            }
+            batches.finish()
+        }
+        decoder.name = "annals-decode"
+        decoder.start()
+        // Whatever ends the applying (the end, a damaged record, a gap), the decoder is stopped and waited for.
+        defer { batches.cancelAndWait() }
+        var applied = first - 1
+        while let outcome = batches.take() {
+            let (position, complete) = try apply(outcome.get(), target: target)
+            applied = position
+            if !complete { break }
+        }
+        return applied
+    }
+
+    /// Reads and decodes the records from `first` through `last` (without the engine's lock).
+    private func decodeBatch(from first: UInt64, through last: UInt64) throws -> DecodedBatch {
+        var batch = DecodedBatch(first: first, last: last)
+        batch.events.reserveCapacity(Int(last - first + 1))
+        batch.visited = try log.scan(from: first, through: last) { view in
+            batch.bytesRead += view.storedPayload.count + view.attachment.count
+            if let event = try decode(view, skipped: &batch.skipped) { batch.events.append(event) }
+            return true
+        }
+        return batch
+    }
+
+    /// Applies `batch` under the write lock, then wakes waiters and the graph builder; returns the applied position,
+    /// and whether the batch held every record it asked for (false: the log ends before `batch.last`, although its
+    /// head said otherwise, which is logged).
+    private func apply(_ batch: DecodedBatch, target: UInt64) throws -> (applied: UInt64, complete: Bool) {
+        let (before, after, release) = lock.withWriteLock { () -> (UInt64, UInt64, Bool) in
+            let before = set.appliedPosition
+            // Batches follow one another: a batch that starts past the applied position would leave a gap.
+            guard batch.first <= before + 1 else { return (before, before, false) }
+            set.apply(contentsOf: batch.events)
+            // Undecodable events at the end of the batch are passed too.
+            set.skip(to: batch.visited)
+            skipped += batch.skipped
+            mappedBytesRead += batch.bytesRead
+            // Every record is read once here: its pages need not stay in this process's resident set.
+            let release = mappedBytesRead >= Self.releaseMappedBytes
+            if release { mappedBytesRead = 0 }
+            return (before, set.appliedPosition, release)
+        }
+        if after > before {
+            publish()
+            graphBuilder.withLock { $0 }?.nudge()
+        }
+        if release {
+            log.releaseMappedPages()
+            // Safe under the read lock: advice only, and the arenas' segments do not change meanwhile.
+            lock.withReadLock { set.vectors.releaseMappedPages() }
+        }
+        guard after >= batch.last || after >= target else {
+            // The log said its head is further on but holds no record after `after`: a gap, which the log's
+            // contract excludes. Stop here rather than spin; the next catch-up tries again.
+            logger.error(
+                "the log's head is past the last record found",
+                metadata: ["log.head": "\(target)", "projection.applied_position": "\(after)"])
+            return (after, false)
+        }
+        return (after, true)
     }
 
     /// Tails the log, applying new events after each commit, until the task is cancelled or the log closes.
@@ -259,9 +314,8 @@ public final class ProjectionEngine: @unchecked Sendable {
 
     // MARK: Internals
 
-    /// Decodes one record into an event; nil (logged and counted) for an event this build cannot read. Called under
-    /// the write lock.
-    private func decode(_ view: RecordView) throws -> ProjectedEvent? {
+    /// Decodes one record into an event; nil (logged and counted in `skipped`) for an event this build cannot read.
+    private func decode(_ view: RecordView, skipped: inout UInt64) throws -> ProjectedEvent? {
         // A payload that does not inflate is damage (the checksum passed, so the writer stored it so): it stops the
         // catch-up like any corrupt record, unlike an event this build merely cannot read.
         let inflated = view.isDeflated ? try view.payload() : nil
@@ -323,5 +377,79 @@ public final class ProjectionEngine: @unchecked Sendable {
         let ready = state.waiting.filter { $0.value.position <= published }
         for id in ready.keys { state.waiting[id] = nil }
         return ready.values.map(\.continuation)
+    }
+}
+
+/// A batch of records decoded for `ProjectionEngine.catchUp`.
+private struct DecodedBatch: Sendable {
+    /// The positions asked for.
+    var first: UInt64
+    var last: UInt64
+    /// The events decoded, in log order (undecodable ones left out).
+    var events: [ProjectedEvent] = []
+    /// The last position read, undecodable records included (`first - 1` when none was found).
+    var visited: UInt64
+    /// Records this build cannot decode.
+    var skipped: UInt64 = 0
+    /// Bytes of mapped records read.
+    var bytesRead = 0
+
+    init(first: UInt64, last: UInt64) {
+        self.first = first
+        self.last = last
+        visited = first - 1
+    }
+}
+
+/// The decoder thread's hand-over to the applier: at most `depth` batches waiting, in order.
+///
+/// `@unchecked Sendable` is sound: every stored property is read and written only while `condition` is locked.
+private final class DecodedBatches: @unchecked Sendable {
+    /// Batches decoded ahead of the one being applied: enough to keep both threads busy, few enough that a replay
+    /// holds a bounded number of decoded events.
+    static let depth = 2
+
+    private let condition = NSCondition()
+    private var waiting: [Result<DecodedBatch, any Error>] = []
+    /// Set by the decoder thread as its last act.
+    private var finished = false
+    private var cancelled = false
+
+    /// Hands over one outcome, waiting while `depth` are waiting; false when the applier stopped taking them.
+    func put(_ outcome: Result<DecodedBatch, any Error>) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while waiting.count >= Self.depth && !cancelled { condition.wait() }
+        guard !cancelled else { return false }
+        waiting.append(outcome)
+        condition.broadcast()
+        return true
+    }
+
+    /// The next outcome in order, waiting for it; nil once the decoder finished and every outcome was taken.
+    func take() -> Result<DecodedBatch, any Error>? {
+        condition.lock()
+        defer { condition.unlock() }
+        while waiting.isEmpty && !finished { condition.wait() }
+        guard !waiting.isEmpty else { return nil }
+        condition.broadcast()
+        return waiting.removeFirst()
+    }
+
+    /// Called by the decoder thread as its last act.
+    func finish() {
+        condition.lock()
+        finished = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Tells the decoder to stop and waits until its thread has finished.
+    func cancelAndWait() {
+        condition.lock()
+        cancelled = true
+        condition.broadcast()
+        while !finished { condition.wait() }
+        condition.unlock()
     }
 }
