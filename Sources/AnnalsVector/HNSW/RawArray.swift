@@ -1,3 +1,5 @@
+import CAnnalsKernels
+
 /// A growable buffer of plain values behind a raw pointer, owned by exactly one `HNSWGraph`.
 ///
 /// The graph's hot loops read vectors and links through pointers taken once per operation; Swift arrays stored in a
@@ -11,12 +13,25 @@ struct RawArray<Element: BitwiseCopyable> {
     /// The number of elements the allocation holds.
     private(set) var capacity: Int
 
+    /// Allocations of at least this many bytes are advised to use transparent huge pages.
+    static var hugePageBytesMin: Int { 4 << 20 }
+
     /// An empty buffer with room for `capacity` elements (at least one, so that `base` is always a valid address).
     init(capacity: Int = 0) {
         let capacity = max(capacity, 1)
-        base = .allocate(capacity: capacity)
+        base = Self.allocate(capacity)
         count = 0
         self.capacity = capacity
+    }
+
+    /// Fresh memory for `capacity` elements. A large buffer (a graph's links over a million nodes) is read at
+    /// random: with 4 KiB pages nearly every read of another node's links misses the TLB, so it is advised to use
+    /// 2 MiB pages before it is first written.
+    private static func allocate(_ capacity: Int) -> UnsafeMutablePointer<Element> {
+        let base = UnsafeMutablePointer<Element>.allocate(capacity: capacity)
+        let bytes = capacity * MemoryLayout<Element>.stride
+        if bytes >= hugePageBytesMin { annals_advise_huge_pages(base, bytes) }
+        return base
     }
 
     /// A buffer holding a copy of the `count` elements at `source` (bytes in the host's layout).
@@ -47,7 +62,7 @@ struct RawArray<Element: BitwiseCopyable> {
     mutating func reserve(_ minimumCapacity: Int) {
         guard minimumCapacity > capacity else { return }
         let newCapacity = max(minimumCapacity, capacity * 2)
-        let newBase = UnsafeMutablePointer<Element>.allocate(capacity: newCapacity)
+        let newBase = Self.allocate(newCapacity)
         // Sound: both allocations hold at least `count` elements and do not overlap.
         newBase.initialize(from: base, count: count)
         base.deallocate()
