@@ -10,28 +10,24 @@ public struct ProjectedEvent: Sendable {
     public var position: UInt64
     /// When the event happened, in microseconds since 1970-01-01 UTC: the record header's commit time.
     public var timestamp: Int64
-    /// The stream the event belongs to (for example `doc-<id>`).
-    public var streamId: String
     /// The decoded event. A `chunk.embedded` replayed from the log comes without its `text`: no projection reads it,
     /// and skipping it is most of a replay's speed (search reads the text from the log by position).
     public var event: Event
-    /// The record's attachment: the vector of a `chunk.embedded`, empty for every other type.
+    /// The record's attachment: the vector of a `chunk.embedded`, empty for every other type (and for every event
+    /// when the engine maintains no vectors projection).
     public var attachment: [UInt8]
 
     /// Creates an event as read from the log (or built by a test).
-    public init(position: UInt64, timestamp: Int64, streamId: String, event: Event, attachment: [UInt8] = []) {
+    public init(position: UInt64, timestamp: Int64, event: Event, attachment: [UInt8] = []) {
         self.position = position
         self.timestamp = timestamp
-        self.streamId = streamId
         self.event = event
         self.attachment = attachment
     }
 
-    /// Creates an event whose stream id is the one the event is appended to.
-    public init(position: UInt64, timestamp: Int64, event: Event, attachment: [UInt8] = []) {
-        self.init(
-            position: position, timestamp: timestamp, streamId: event.streamID, event: event, attachment: attachment)
-    }
+    /// The stream the event belongs to (for example `doc-<id>`): the one every writer appends it to. Derived
+    /// rather than stored, so that a replay does not allocate a string per event that no projection reads.
+    public var streamId: String { event.streamID }
 }
 
 /// A value computed from the log by applying its events in order: the document catalogue, the queue, the vector index,

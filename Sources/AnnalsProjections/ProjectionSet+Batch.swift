@@ -44,9 +44,13 @@ extension ProjectionSet {
 /// The projections of a set, moved out of it so that two threads can each apply events to some of them.
 ///
 /// `@unchecked Sendable` is sound: the first lane touches only `documents` and `metrics`, the second only `queue`,
-/// `vectors` and `keys` (disjoint stored properties of a class, so no two threads ever access one), and
+/// `vectors` and `keys`, or `metrics` instead of the first lane when `metricsInSecondLane` (disjoint stored
+/// properties of a class, so no two threads ever access one; the selection fields are immutable), and
 /// `concurrentPerform` returns only after both lanes finished, which orders their writes before `moveBack`.
 private final class Lanes: @unchecked Sendable {
+    let selection: ProjectionSelection
+    /// Whether `metrics` is applied by the second lane rather than the first.
+    let metricsInSecondLane: Bool
     var documents = DocumentsProjection()
     var queue = QueueProjection()
     var vectors = VectorsProjection()
@@ -56,6 +60,8 @@ private final class Lanes: @unchecked Sendable {
     /// Takes the projections out of `set` (swapping empty ones in), so that each is uniquely referenced here and
     /// applying events mutates it in place instead of copying it.
     init(moving set: inout ProjectionSet) {
+        selection = set.selection
+        metricsInSecondLane = !set.selection.contains(.vectors)
         swap(&documents, &set.documents)
         swap(&queue, &set.queue)
         swap(&vectors, &set.vectors)
@@ -71,20 +77,28 @@ private final class Lanes: @unchecked Sendable {
         swap(&keys, &set.keys)
     }
 
-    // The lanes are balanced by measured cost per event: documents with metrics, against queue, vectors and keys.
+    // The lanes are balanced by measured cost per event: documents with metrics, against queue, vectors and keys;
+    // without the vectors (the heaviest), metrics moves to the second lane.
 
     func applyFirstLane(_ events: ArraySlice<ProjectedEvent>) {
+        let documents = selection.contains(.documents)
+        let metrics = selection.contains(.metrics) && !metricsInSecondLane
         for index in events.indices {
-            documents.apply(events[index])
-            metrics.apply(events[index])
+            if documents { self.documents.apply(events[index]) }
+            if metrics { self.metrics.apply(events[index]) }
         }
     }
 
     func applySecondLane(_ events: ArraySlice<ProjectedEvent>) {
+        let queue = selection.contains(.queue)
+        let vectors = selection.contains(.vectors)
+        let metrics = selection.contains(.metrics) && metricsInSecondLane
+        let keys = selection.contains(.keys)
         for index in events.indices {
-            queue.apply(events[index])
-            vectors.apply(events[index])
-            keys.apply(events[index])
+            if queue { self.queue.apply(events[index]) }
+            if vectors { self.vectors.apply(events[index]) }
+            if metrics { self.metrics.apply(events[index]) }
+            if keys { self.keys.apply(events[index]) }
         }
     }
 }

@@ -15,6 +15,9 @@ struct Replay: AsyncParsableCommand {
             digest is compared with the digest the checkpoint recorded: equal digests prove that replay is
             deterministic. Exit status 1 on a difference, 2 when the log cannot be read. Safe beside a running
             service (the log is opened read-only).
+
+            --projections rebuilds (and verifies) only the projections named, for example documents,queue,metrics:
+            the catalogue of a large log is checked in seconds, without rebuilding its vectors.
             """
     )
 
@@ -27,8 +30,31 @@ struct Replay: AsyncParsableCommand {
             "Directory for the rebuilt vectors (unlinked files the kernel can page out); memory when omitted.",
             valueName: "DIR"))
     var scratch: String?
+    @Option(
+        help: ArgumentHelp(
+            "The projections to rebuild, comma-separated (documents, queue, vectors, metrics, keys); all by default.",
+            valueName: "LIST"))
+    var projections: String?
+
+    /// The projections asked for by `--projections`, every one without it.
+    var selection: ProjectionSelection {
+        get throws {
+            guard let projections else { return .all }
+            var selection: ProjectionSelection = []
+            for name in projections.split(separator: ",", omittingEmptySubsequences: false) {
+                let name = name.trimmingCharacters(in: .whitespaces)
+                guard let one = ProjectionSelection(name: name) else {
+                    let known = ProjectionSet.projectionNames.joined(separator: ", ")
+                    throw ValidationError("--projections: unknown projection '\(name)'; known: \(known)")
+                }
+                selection.insert(one)
+            }
+            return selection
+        }
+    }
 
     func validate() throws {
+        _ = try selection
         if let scratch {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: scratch, isDirectory: &isDirectory), isDirectory.boolValue,
@@ -39,6 +65,7 @@ struct Replay: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
+            let selection = try selection
             let log = try dataOptions.openLogReadOnly()
             var target = try log.head()
             var checkpoint: Annals_Events_V1_CheckpointWritten?
@@ -53,7 +80,7 @@ struct Replay: AsyncParsableCommand {
             }
             let engine = ProjectionEngine(
                 log: log, logger: Logger(label: "annals.replay"),
-                vectorBacking: scratch.map { .file(directory: $0) } ?? .memory)
+                vectorBacking: scratch.map { .file(directory: $0) } ?? .memory, selection: selection)
             let start = ContinuousClock.now
             let applied = try engine.catchUp(through: target)
             let seconds = (ContinuousClock.now - start) / .seconds(1)
@@ -62,6 +89,8 @@ struct Replay: AsyncParsableCommand {
             var mismatches: [String] = []
             if let checkpoint {
                 for snapshot in checkpoint.snapshots {
+                    // Only the projections rebuilt are compared.
+                    if let one = ProjectionSelection(name: snapshot.projection), !selection.contains(one) { continue }
                     let live = digests[snapshot.projection]
                     if live != snapshot.stateDigest {
                         mismatches.append(
@@ -83,7 +112,7 @@ struct Replay: AsyncParsableCommand {
                         seconds, rate))
                 for (name, digest) in digests.sorted(by: { $0.key < $1.key }) { print("  \(name): \(digest)") }
                 if checkpoint != nil && mismatches.isEmpty {
-                    print("verified: every digest equals the checkpoint's at position \(target)")
+                    print("verified: every digest rebuilt equals the checkpoint's at position \(target)")
                 }
             }
             await log.close()

@@ -1,3 +1,4 @@
+import AnnalsEvents
 import AnnalsLog
 import AnnalsTesting
 import Foundation
@@ -207,5 +208,45 @@ struct ReplayCommandTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: scratch).isEmpty)
         let missing = try annals("replay", "--data", dir.path, "--scratch", dir.child("missing"))
         #expect(missing.status != 0 && missing.stderr.contains("is not a writable directory"), "\(missing.stderr)")
+    }
+
+    @Test("--projections rebuilds and verifies only the projections named; an unknown name is refused")
+    func someProjections() async throws {
+        let dir = TemporaryDirectory()
+        try await writeSampleHistory(data: dir.path)
+        let all = try annals("replay", "--data", dir.path, "--json")
+        #expect(all.status == 0, "\(all.stderr)")
+        let digests = try #require(try jsonLines(all.stdout).first?["digests"] as? [String: String])
+        #expect(digests.count == 5)
+
+        // A checkpoint whose documents digest is right and whose vectors digest is not.
+        var checkpoint = Annals_Events_V1_CheckpointWritten()
+        checkpoint.position = 8
+        for name in ["documents", "vectors"] {
+            var snapshot = Annals_Events_V1_CheckpointWritten.Snapshot()
+            snapshot.projection = name
+            snapshot.stateDigest = name == "documents" ? digests[name]! : String(repeating: "0", count: 64)
+            checkpoint.snapshots.append(snapshot)
+        }
+        let log = try LMDBEventLog.open(directory: dir.path + "/log")
+        let event = Event.checkpointWritten(checkpoint)
+        _ = try await log.append(
+            EventDraft(
+                streamId: event.streamID, type: event.type.rawValue, schemaVersion: event.schemaVersion,
+                payload: try event.serializedPayload()))
+        await log.close()
+
+        let some = try annals("replay", "--data", dir.path, "--verify", "--projections", "documents,queue", "--json")
+        #expect(some.status == 0, "\(some.stderr)")
+        let result = try #require(try jsonLines(some.stdout).first)
+        #expect(result["verified"] as? Bool == true)
+        let someDigests = try #require(result["digests"] as? [String: String])
+        #expect(someDigests == ["documents": digests["documents"]!, "queue": digests["queue"]!])
+
+        let every = try annals("replay", "--data", dir.path, "--verify")
+        #expect(every.status == 1 && every.stderr.contains("digest differs: vectors"), "\(every.stderr)")
+
+        let unknown = try annals("replay", "--data", dir.path, "--projections", "documents,nope")
+        #expect(unknown.status != 0 && unknown.stderr.contains("unknown projection 'nope'"), "\(unknown.stderr)")
     }
 }

@@ -1,4 +1,5 @@
 import AnnalsProjections
+import AnnalsVector
 import Testing
 
 @Suite("Projection set")
@@ -21,6 +22,28 @@ struct ProjectionSetTests {
         // Applying the same events again changes nothing.
         batched.apply(contentsOf: events)
         #expect(batched.digest == serial.digest)
+    }
+
+    @Test("a set of some projections maintains those as the full set does, and has no digest of the others")
+    func selection() {
+        let events = randomWorkload(seed: 98, documents: 600).events
+        var full = ProjectionSet()
+        full.apply(contentsOf: events)
+        let chosen: ProjectionSelection = [.documents, .queue, .metrics]
+        #expect(chosen.names == ["documents", "queue", "metrics"])
+        var some = ProjectionSet(vectorBacking: .memory, selection: chosen)
+        some.apply(contentsOf: events)
+        var oneByOne = ProjectionSet(vectorBacking: .memory, selection: chosen)
+        for event in events { oneByOne.apply(event) }
+        let fullDigests = full.digests
+        #expect(some.digests == fullDigests.filter { chosen.names.contains($0.key) })
+        #expect(oneByOne.digests == some.digests)
+        #expect(some.digest == oneByOne.digest && some.digest != full.digest)
+        #expect(some.appliedPosition == full.appliedPosition)
+        // The others stay empty.
+        #expect(full.vectors.chunkCount > 0 && some.vectors.chunkCount == 0)
+        #expect(ProjectionSelection(name: "vectors") == .vectors && ProjectionSelection(name: "nope") == nil)
+        #expect(ProjectionSelection.all.names == ProjectionSet.projectionNames)
     }
 
     @Test("skipping moves the position without touching the projections")

@@ -28,6 +28,8 @@ public final class ProjectionEngine: @unchecked Sendable {
     private let lock = ReadWriteLock()
     /// Serialises catch-ups (`run()`'s, recovery's, a replay's), so that batches are applied in order.
     private let catchUpLock = ReadWriteLock()
+    /// Whether decoded events carry their record's attachment: only the vectors projection reads it.
+    private let keepsAttachments: Bool
     private var set: ProjectionSet
     private var skipped: UInt64 = 0
     /// Bytes of records read since the log's mapped pages were last released; under the write lock.
@@ -53,19 +55,25 @@ public final class ProjectionEngine: @unchecked Sendable {
 
     /// An engine over `log`, with every projection empty at position 0 until `restore(_:)`, keeping vectors in
     /// `vectorBacking` (the service: a file, so that they need no memory of the process's own) and giving spaces
-    /// of `vectorGraphThreshold` live vectors a graph.
+    /// of `vectorGraphThreshold` live vectors a graph. A `selection` of fewer projections than all (a replay that
+    /// verifies some) maintains only those; without the vectors, records' attachments are not even copied.
     public init(
         log: any EventLog, logger: Logger, vectorBacking: VectorArena.Backing = .memory,
-        vectorGraphThreshold: Int = VectorsProjection.exactThresholdDefault
+        vectorGraphThreshold: Int = VectorsProjection.exactThresholdDefault, selection: ProjectionSelection = .all
     ) {
         self.log = log
         self.logger = logger
-        self.set = ProjectionSet(vectorBacking: vectorBacking, vectorGraphThreshold: vectorGraphThreshold)
+        self.set = ProjectionSet(
+            vectorBacking: vectorBacking, vectorGraphThreshold: vectorGraphThreshold, selection: selection)
+        keepsAttachments = selection.contains(.vectors)
     }
 
     /// Replaces the projections with `set` (restored from snapshots); the next catch-up continues after
     /// `set.appliedPosition`.
     public func restore(_ set: ProjectionSet) {
+        // A set of more projections than the engine decodes for would miss the attachments its vectors need.
+        precondition(
+            keepsAttachments || !set.selection.contains(.vectors), "restoring vectors into an engine without them")
         lock.withWriteLock { self.set = set }
         let ready = waiters.withLock { state in
             state.published = set.appliedPosition
@@ -347,9 +355,9 @@ public final class ProjectionEngine: @unchecked Sendable {
                 ])
             return nil
         }
-        let attachment = view.attachment.isEmpty ? [] : Array(view.attachment)
+        let attachment = view.attachment.isEmpty || !keepsAttachments ? [] : Array(view.attachment)
         return ProjectedEvent(
-            position: view.position, timestamp: view.timestamp, streamId: view.streamId, event: event,
+            position: view.position, timestamp: view.timestamp, event: event,
             attachment: attachment)
     }
 
