@@ -130,7 +130,7 @@ public final class ProjectionEngine: @unchecked Sendable {
             if target - first < batchMax {
                 // One batch (tailing a live log): no thread to start.
                 let batch = try decodeBatch(from: first, through: target)
-                return try apply(batch, target: target).applied
+                return apply(batch, target: target).applied
             }
             return try pipelinedCatchUp(from: first, through: target)
         }
@@ -156,7 +156,7 @@ public final class ProjectionEngine: @unchecked Sendable {
         defer { batches.cancelAndWait() }
         var applied = first - 1
         while let outcome = batches.take() {
-            let (position, complete) = try apply(outcome.get(), target: target)
+            let (position, complete) = apply(try outcome.get(), target: target)
             applied = position
             if !complete { break }
         }
@@ -178,7 +178,7 @@ public final class ProjectionEngine: @unchecked Sendable {
     /// Applies `batch` under the write lock, then wakes waiters and the graph builder; returns the applied position,
     /// and whether the batch held every record it asked for (false: the log ends before `batch.last`, although its
     /// head said otherwise, which is logged).
-    private func apply(_ batch: DecodedBatch, target: UInt64) throws -> (applied: UInt64, complete: Bool) {
+    private func apply(_ batch: DecodedBatch, target: UInt64) -> (applied: UInt64, complete: Bool) {
         let (before, after, release) = lock.withWriteLock { () -> (UInt64, UInt64, Bool) in
             let before = set.appliedPosition
             // Batches follow one another: a batch that starts past the applied position would leave a gap.
