@@ -8,6 +8,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import Logging
 import Synchronization
 import Testing
 
@@ -270,6 +271,47 @@ struct ServiceGraphTests {
             (0..<40).map { word in "d\(number)p\(paragraph)w\(word % 7) topic\((number * 31 + paragraph) % 97)" }
                 .joined(separator: " ")
         }.joined(separator: "\n\n")
+    }
+
+    @Test("checkpoints keep the snapshot files of projections that did not change; a restart restores from them")
+    func checkpointsKeepUnchangedFiles() async throws {
+        let directory = TemporaryDirectory()
+        let snapshotFiles: @Sendable (String) throws -> [String] = { prefix in
+            try FileManager.default.contentsOfDirectory(atPath: directory.child("snapshots")).filter {
+                $0.hasPrefix(prefix + "-") && $0.hasSuffix(".snap")
+            }.sorted()
+        }
+        let vectorsFile = Mutex<[String]>([])
+        try await withTestApp(directory: directory) { app in
+            var ids: [String] = []
+            for number in 0..<2 {
+                let response = try await app.send(
+                    .post, "/v1/documents?filename=d\(number).txt", body: Self.document(number, paragraphs: 4),
+                    headers: [.contentType: "text/plain"])
+                ids.append(try #require(try response.json()["id"] as? String))
+            }
+            try await app.eventually("completion") {
+                app.core.engine.read { set in ids.allSatisfy { set.documents.document(id: $0)?.status == .completed } }
+            }
+            let first = try #require(try await app.core.checkpoint())
+            // The checkpoint's own event changes the metrics only.
+            try await app.eventually("the checkpoint event applied") { app.core.engine.appliedPosition > first }
+            let second = try #require(try await app.core.checkpoint(after: first))
+            #expect(second > first)
+            #expect(try snapshotFiles("vectors") == ["vectors-\(first).snap"])
+            #expect(try snapshotFiles("metrics") == ["metrics-\(first).snap", "metrics-\(second).snap"])
+            vectorsFile.withLock { $0 = try! snapshotFiles("vectors") }
+        }
+        // The graceful stop wrote a third checkpoint, which still lists the first vectors file.
+        try await withTestApp(directory: directory) { app in
+            #expect(try snapshotFiles("vectors") == vectorsFile.withLock { $0 })
+            let answer = try await app.send(.post, "/v1/search", body: #"{"query": "d1p2w1 topic", "k": 3}"#)
+            #expect((try answer.json()["results"] as? [[String: Any]])?.count == 3)
+            // What was restored from the kept files plus the tail equals a replay of the whole log.
+            let replayed = ProjectionEngine(log: app.core.log, logger: Logger(label: "test"))
+            try replayed.catchUp(through: app.core.engine.appliedPosition)
+            #expect(replayed.read(\.digests) == app.core.engine.read(\.digests))
+        }
     }
 
     @Test(

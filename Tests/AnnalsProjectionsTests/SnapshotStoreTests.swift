@@ -87,12 +87,45 @@ struct SnapshotStoreTests {
         try FileManager.default.removeItem(atPath: queuePath)
         #expect(refusal { try store.load(position: position, expected: files) } == .missingSnapshot)
         try original.write(to: URL(fileURLWithPath: queuePath))
-        // The right file under the wrong position.
-        #expect(refusal { try store.load(position: position + 1, expected: files) } == .positionMismatch)
+        // A checkpoint before the files' position cannot list them (a later checkpoint may: see the reuse test).
+        #expect(refusal { try store.load(position: position - 1, expected: files) } == .positionMismatch)
         // A path instead of a name.
         var escaping = files
         escaping[index].file = "../queue.snap"
         #expect(refusal { try store.load(position: position, expected: escaping) } == .invalidArgument)
+    }
+
+    @Test("an unchanged projection keeps the previous checkpoint's file; the files load at the later position")
+    func reuse() throws {
+        let directory = TemporaryDirectory()
+        let store = try SnapshotStore(directory: directory.child("snapshots"))
+        var set = sampleSet()
+        let first = try store.write(set)
+        let firstPosition = set.appliedPosition
+        // An event that changes only the metrics (they count every event).
+        var script = EventScript()
+        script.position = firstPosition
+        set.apply(script.checkpoint(at: firstPosition))
+        let second = try store.write(SnapshotStore.encode(set), reusing: first)
+        let kept = second.filter { first.contains($0) }.map(\.projection).sorted()
+        #expect(kept == ["documents", "keys", "queue", "vectors"])
+        #expect(second.first { $0.projection == "metrics" }?.file == "metrics-\(firstPosition + 1).snap")
+        #expect(second.first { $0.projection == "vectors" }?.file == "vectors-\(firstPosition).snap")
+        let loaded = try store.load(position: firstPosition + 1, expected: second)
+        #expect(loaded.digests == set.digests && loaded.appliedPosition == firstPosition + 1)
+
+        // Pruning to the newest position keeps the older files that its checkpoint lists.
+        let removed = try store.prune(keep: 1, referenced: Set(second.map(\.file)))
+        #expect(removed == ["metrics-\(firstPosition).snap"])
+        #expect(refusal { try store.load(position: firstPosition + 1, expected: second) } == nil)
+
+        // A kept file that is gone is written again; the others are still kept.
+        try FileManager.default.removeItem(atPath: directory.child("snapshots/vectors-\(firstPosition).snap"))
+        set.apply(script.checkpoint(at: firstPosition + 1))
+        let third = try store.write(SnapshotStore.encode(set), reusing: second)
+        #expect(third.first { $0.projection == "vectors" }?.file == "vectors-\(firstPosition + 2).snap")
+        #expect(third.first { $0.projection == "keys" }?.file == "keys-\(firstPosition).snap")
+        #expect(refusal { try store.load(position: firstPosition + 2, expected: third) } == nil)
     }
 
     @Test("prune keeps the newest positions and removes temporary files")

@@ -24,6 +24,11 @@ import Dispatch
 /// `checkpoint.written`, the magic, the versions, the position, the name, and that the header's state digest is the
 /// one the checkpoint recorded (the file's SHA-256 covers the header, so the payload is hashed once, not twice). A
 /// decoded state is used only once its file's digest has matched.
+///
+/// A checkpoint may list a file of an earlier position: a projection whose state did not change since the previous
+/// checkpoint keeps that checkpoint's file (`write(_:reusing:)`) rather than writing the same bytes again. Equal
+/// state digests (SHA-256 of the canonical payload) are the proof that the state is the same; a file of a later
+/// position than the checkpoint's is refused.
 public struct SnapshotStore: Sendable {
     /// The file name extension of snapshot files.
     public static let fileExtension = "snap"
@@ -82,12 +87,20 @@ public struct SnapshotStore: Sendable {
     /// Writes each snapshot to `NAME-POSITION.snap` (temporary file, fsync, rename, then one fsync of the directory)
     /// and returns the files as `checkpoint.written` should list them.
     ///
+    /// A snapshot whose state digest equals that of its projection's file in `previous` (the files of the newest
+    /// checkpoint), of the same version, is not written again when that file is still there with its recorded
+    /// size: the earlier entry is returned instead. A graceful stop minutes after a checkpoint then rewrites only
+    /// what changed, not a vector file of gigabytes.
+    ///
     /// - Throws: `ProjectionError` with code `.storage` (the file system refused; `systemCode` has `errno`), or
     ///   `.invalidArgument` for a projection name that is not a plain file name. Files already renamed into place
     ///   stay; they are harmless (no checkpoint names them) and `prune` removes them in time.
-    public func write(_ snapshots: [EncodedSnapshot]) throws(ProjectionError) -> [SnapshotFile] {
+    public func write(_ snapshots: [EncodedSnapshot], reusing previous: [SnapshotFile] = []) throws(ProjectionError)
+        -> [SnapshotFile]
+    {
         try FileIO.makeDirectory(directory)
         var files: [SnapshotFile] = []
+        var wrote = false
         for snapshot in snapshots {
             let name = Self.fileName(projection: snapshot.projection, position: snapshot.position)
             try Self.checkPlainName(name)
@@ -96,6 +109,11 @@ public struct SnapshotStore: Sendable {
             var payloadHasher = SHA256()
             try Self.blocks(snapshot.payload) { payloadHasher.update(bufferPointer: $0) }
             let payloadDigest = payloadHasher.finalize()
+            if let earlier = reusable(previous, snapshot, stateDigest: SHA256Hex.hex(payloadDigest)) {
+                files.append(earlier)
+                continue
+            }
+            wrote = true
             let payloadCount = snapshot.payload.count
             var header = SnapshotWriter(capacity: Self.headerBytes + snapshot.projection.utf8.count)
             let nameBytes = Array(snapshot.projection.utf8)
@@ -133,8 +151,24 @@ public struct SnapshotStore: Sendable {
                     bytes: UInt64(header.bytes.count + payloadCount),
                     stateDigest: SHA256Hex.hex(payloadDigest)))
         }
-        try FileIO.syncDirectory(directory)
+        if wrote { try FileIO.syncDirectory(directory) }
         return files
+    }
+
+    /// The entry of `previous` that `snapshot` may keep instead of a new file: same projection, version and state
+    /// digest, of an earlier position, and the file still in place with its recorded size. Its bytes are checked
+    /// against the recorded digest when a recovery loads it, as every snapshot's are.
+    private func reusable(_ previous: [SnapshotFile], _ snapshot: EncodedSnapshot, stateDigest: String) -> SnapshotFile?
+    {
+        guard
+            let earlier = previous.first(where: {
+                $0.projection == snapshot.projection && $0.version == snapshot.version && $0.stateDigest == stateDigest
+            }),
+            let parsed = Self.parse(earlier.file), parsed.projection == snapshot.projection,
+            parsed.position <= snapshot.position,
+            let file = try? FileIO.OpenFile(path(earlier.file), file: earlier.file), UInt64(file.size) == earlier.bytes
+        else { return nil }
+        return earlier
     }
 
     /// Calls `body` with `payload`'s blocks; errors other than `ProjectionError` (an arena's file) become `.storage`.
@@ -161,7 +195,7 @@ public struct SnapshotStore: Sendable {
     ///   `.versionMismatch` (written by another version of the projection's logic, or another file format),
     ///   `.digestMismatch` (size or SHA-256 differs from what was recorded, or the header's state digest from the
     ///   checkpoint's), `.malformedSnapshot` (bad magic, inconsistent header, or a payload that does not decode),
-    ///   `.positionMismatch` (the file holds another position or projection), `.invalidArgument` (a file name with
+    ///   `.positionMismatch` (the file holds a later position or another projection), `.invalidArgument` (a file name with
     ///   a path in it), `.storage`. Of several failures, the first in `ProjectionSet.projectionNames` order. Recovery
     ///   reports it and falls back to an older checkpoint or to position 0.
     public func load(position: UInt64, expected: [SnapshotFile]) throws(ProjectionError) -> ProjectionSet {
@@ -177,13 +211,14 @@ public struct SnapshotStore: Sendable {
         Set(try FileIO.list(directory).compactMap { Self.parse($0)?.position }).sorted(by: >)
     }
 
-    /// Removes the snapshot files of every position but the newest `keep`, and leftover temporary files; returns the
-    /// names removed.
+    /// Removes the snapshot files of every position but the newest `keep`, except the files named in `referenced`
+    /// (those the kept checkpoints list, which may be of older positions: see `write(_:reusing:)`), and leftover
+    /// temporary files; returns the names removed.
     ///
     /// - Throws: `ProjectionError` with code `.invalidArgument` when `keep < 1` (that would remove the checkpoint
     ///   recovery needs), `.storage`.
     @discardableResult
-    public func prune(keep: Int) throws(ProjectionError) -> [String] {
+    public func prune(keep: Int, referenced: Set<String> = []) throws(ProjectionError) -> [String] {
         guard keep >= 1 else { throw ProjectionError(.invalidArgument, "prune must keep at least 1 position") }
         let names = try FileIO.list(directory)
         let kept = Set(Set(names.compactMap { Self.parse($0)?.position }).sorted(by: >).prefix(keep))
@@ -193,7 +228,7 @@ public struct SnapshotStore: Sendable {
             if name.hasSuffix(".\(Self.fileExtension)\(Self.temporarySuffix)") {
                 stale = true
             } else if let parsed = Self.parse(name) {
-                stale = !kept.contains(parsed.position)
+                stale = !kept.contains(parsed.position) && !referenced.contains(name)
             } else {
                 stale = false
             }
@@ -289,10 +324,12 @@ public struct SnapshotStore: Sendable {
         }
         let nameEnd = Self.headerBytes + nameLength
         let fileProjection = String(decoding: bytes[Self.headerBytes..<nameEnd], as: UTF8.self)
-        guard fileProjection == projection, filePosition == position else {
+        // An earlier position is a file kept by a later checkpoint (its state digest, checked below, proves the
+        // state unchanged); a later one cannot belong to this checkpoint.
+        guard fileProjection == projection, filePosition <= position else {
             snapshot.headerError = error(
                 .positionMismatch,
-                "holds \(fileProjection) at position \(filePosition), expected \(projection) at \(position)")
+                "holds \(fileProjection) at position \(filePosition), expected \(projection) at or before \(position)")
             return snapshot
         }
         guard fileVersion == version else {

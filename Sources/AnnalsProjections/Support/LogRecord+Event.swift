@@ -12,14 +12,18 @@ extension LogRecord {
 
 /// Finding checkpoints in the log.
 public enum Checkpoints {
-    /// Every `checkpoint.written` event of the log, newest first, with the position of the event itself.
+    /// The `checkpoint.written` events of the log, newest first (the newest `limit` of them), with the position of
+    /// the event itself.
     ///
-    /// Walks the `checkpoint` stream backwards; an event that does not decode is skipped.
-    public static func newestFirst(in log: any EventLog) throws -> [(
+    /// Reads the end of the `checkpoint` stream; an event that does not decode is skipped.
+    public static func newestFirst(in log: any EventLog, limit: Int = .max) throws -> [(
         position: UInt64, checkpoint: Annals_Events_V1_CheckpointWritten
     )] {
         var found: [(UInt64, Annals_Events_V1_CheckpointWritten)] = []
-        let stream = try log.readStream(EventStreamID.checkpoint, fromVersion: 1, limit: .max)
+        let version = try log.streamVersion(EventStreamID.checkpoint)
+        guard version > 0, limit > 0 else { return [] }
+        let first = limit >= Int(version) ? 1 : version - UInt64(limit) + 1
+        let stream = try log.readStream(EventStreamID.checkpoint, fromVersion: first, limit: .max)
         for record in stream.reversed() {
             if case .checkpointWritten(let checkpoint) = try? record.event() {
                 found.append((record.position, checkpoint))

@@ -4,7 +4,9 @@ import Foundation
 import Logging
 
 extension AnnalsCore {
-    /// Writes a snapshot of every projection at the applied position and appends `checkpoint.written`.
+    /// Writes a snapshot of every projection at the applied position and appends `checkpoint.written`; a projection
+    /// whose state has not changed since the newest checkpoint keeps that checkpoint's file (see
+    /// `SnapshotStore.write(_:reusing:)`).
     ///
     /// Returns the checkpoint's position, or nil when nothing happened since the last one.
     @discardableResult
@@ -12,7 +14,8 @@ extension AnnalsCore {
         try await writeCheckpoint(after: last)?.position
     }
 
-    /// Writes a checkpoint as `checkpoint(after:)` does; returns its position and the bytes of its snapshot files.
+    /// Writes a checkpoint as `checkpoint(after:)` does; returns its position and the bytes of its snapshot files
+    /// (kept ones included: every one is hashed again, so they pace checkpoints as before).
     func writeCheckpoint(after last: UInt64) async throws -> (position: UInt64, bytes: UInt64)? {
         let start = ContinuousClock.now
         // Encode under the read lock: copying the set out would make the engine's next write duplicate every
@@ -21,7 +24,12 @@ extension AnnalsCore {
             set.appliedPosition > last ? (SnapshotStore.encode(set), set.appliedPosition) : ([], set.appliedPosition)
         }
         guard position > last, !encoded.isEmpty else { return nil }
-        let files = try snapshots.write(encoded)
+        // The newest checkpoints: the first one's files may be kept where a projection did not change, and the
+        // files of those that stay (with the new one, `checkpointsKept`) must survive the pruning below.
+        let recent = try Checkpoints.newestFirst(in: log, limit: configuration.checkpointsKept)
+        let previous = recent.first?.checkpoint.snapshots.map { SnapshotFile(checkpointSnapshot: $0) } ?? []
+        let files = try snapshots.write(encoded, reusing: previous)
+        let reused = files.filter { previous.contains($0) }.count
         var event = Annals_Events_V1_CheckpointWritten()
         event.position = position
         event.processID = processId
@@ -38,14 +46,21 @@ extension AnnalsCore {
         event.durationMicros = (ContinuousClock.now - start).wholeMicroseconds
         try await append(.checkpointWritten(event))
         do {
-            _ = try snapshots.prune(keep: configuration.checkpointsKept)
+            var referenced = Set(files.map(\.file))
+            for (_, older) in recent.prefix(configuration.checkpointsKept - 1) {
+                referenced.formUnion(older.snapshots.map(\.file))
+            }
+            _ = try snapshots.prune(keep: configuration.checkpointsKept, referenced: referenced)
         } catch {
             logger.warning("old snapshots not removed", metadata: ["error": "\(error)"])
         }
         saveGraphs()
         logger.info(
             "checkpoint written",
-            metadata: ["checkpoint.position": "\(position)", "checkpoint.files": "\(files.count)"])
+            metadata: [
+                "checkpoint.position": "\(position)", "checkpoint.files": "\(files.count)",
+                "checkpoint.files_kept": "\(reused)",
+            ])
         return (position, files.reduce(0) { $0 + $1.bytes })
     }
 
