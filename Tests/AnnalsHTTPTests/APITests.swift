@@ -273,44 +273,17 @@ struct ServiceGraphTests {
         }.joined(separator: "\n\n")
     }
 
-    @Test("checkpoints keep the snapshot files of projections that did not change; a restart restores from them")
-    func checkpointsKeepUnchangedFiles() async throws {
-        let directory = TemporaryDirectory()
-        let snapshotFiles: @Sendable (String) throws -> [String] = { prefix in
-            try FileManager.default.contentsOfDirectory(atPath: directory.child("snapshots")).filter {
-                $0.hasPrefix(prefix + "-") && $0.hasSuffix(".snap")
-            }.sorted()
+    /// Uploads `documents` documents `d0.txt`, `d1.txt`, ... (see `document`) and waits until every one is completed.
+    static func uploadAndComplete(_ app: TestApp, documents: Int, paragraphs: Int) async throws {
+        var ids: [String] = []
+        for number in 0..<documents {
+            let response = try await app.send(
+                .post, "/v1/documents?filename=d\(number).txt", body: document(number, paragraphs: paragraphs),
+                headers: [.contentType: "text/plain"])
+            ids.append(try #require(try response.json()["id"] as? String))
         }
-        let vectorsFile = Mutex<[String]>([])
-        try await withTestApp(directory: directory) { app in
-            var ids: [String] = []
-            for number in 0..<2 {
-                let response = try await app.send(
-                    .post, "/v1/documents?filename=d\(number).txt", body: Self.document(number, paragraphs: 4),
-                    headers: [.contentType: "text/plain"])
-                ids.append(try #require(try response.json()["id"] as? String))
-            }
-            try await app.eventually("completion") {
-                app.core.engine.read { set in ids.allSatisfy { set.documents.document(id: $0)?.status == .completed } }
-            }
-            let first = try #require(try await app.core.checkpoint())
-            // The checkpoint's own event changes the metrics only.
-            try await app.eventually("the checkpoint event applied") { app.core.engine.appliedPosition > first }
-            let second = try #require(try await app.core.checkpoint(after: first))
-            #expect(second > first)
-            #expect(try snapshotFiles("vectors") == ["vectors-\(first).snap"])
-            #expect(try snapshotFiles("metrics") == ["metrics-\(first).snap", "metrics-\(second).snap"])
-            vectorsFile.withLock { $0 = try! snapshotFiles("vectors") }
-        }
-        // The graceful stop wrote a third checkpoint, which still lists the first vectors file.
-        try await withTestApp(directory: directory) { app in
-            #expect(try snapshotFiles("vectors") == vectorsFile.withLock { $0 })
-            let answer = try await app.send(.post, "/v1/search", body: #"{"query": "d1p2w1 topic", "k": 3}"#)
-            #expect((try answer.json()["results"] as? [[String: Any]])?.count == 3)
-            // What was restored from the kept files plus the tail equals a replay of the whole log.
-            let replayed = ProjectionEngine(log: app.core.log, logger: Logger(label: "test"))
-            try replayed.catchUp(through: app.core.engine.appliedPosition)
-            #expect(replayed.read(\.digests) == app.core.engine.read(\.digests))
+        try await app.eventually("completion") {
+            app.core.engine.read { set in ids.allSatisfy { set.documents.document(id: $0)?.status == .completed } }
         }
     }
 
@@ -323,16 +296,7 @@ struct ServiceGraphTests {
         let query = #"{"query": "d3p2w1 topic", "k": 5, "mode": "approximate"}"#
         let firstAnswer = Mutex<[String]>([])
         try await withTestApp(directory: directory, configure: configure) { app in
-            var ids: [String] = []
-            for number in 0..<6 {
-                let response = try await app.send(
-                    .post, "/v1/documents?filename=d\(number).txt", body: Self.document(number, paragraphs: 20),
-                    headers: [.contentType: "text/plain"])
-                ids.append(try #require(try response.json()["id"] as? String))
-            }
-            try await app.eventually("completion") {
-                app.core.engine.read { set in ids.allSatisfy { set.documents.document(id: $0)?.status == .completed } }
-            }
+            try await Self.uploadAndComplete(app, documents: 6, paragraphs: 20)
             try await app.eventually("the graph to catch up") {
                 let status = app.core.engine.read { $0.vectors.graphStatus }
                 return status.graphs == 1 && status.indexedSlots == status.slots && status.slots >= 40
@@ -357,6 +321,41 @@ struct ServiceGraphTests {
             let results = try #require(try answer.json()["results"] as? [[String: Any]])
             #expect(
                 results.map { "\($0["documentId"] ?? "")/\($0["chunkIndex"] ?? "")" } == firstAnswer.withLock { $0 })
+        }
+    }
+}
+
+@Suite("Checkpoints in the service")
+struct ServiceCheckpointTests {
+    @Test("checkpoints keep the snapshot files of projections that did not change; a restart restores from them")
+    func checkpointsKeepUnchangedFiles() async throws {
+        let directory = TemporaryDirectory()
+        let snapshotFiles: @Sendable (String) throws -> [String] = { prefix in
+            try FileManager.default.contentsOfDirectory(atPath: directory.child("snapshots")).filter {
+                $0.hasPrefix(prefix + "-") && $0.hasSuffix(".snap")
+            }.sorted()
+        }
+        let vectorsFile = Mutex<[String]>([])
+        try await withTestApp(directory: directory) { app in
+            try await ServiceGraphTests.uploadAndComplete(app, documents: 2, paragraphs: 4)
+            let first = try #require(try await app.core.checkpoint())
+            // The checkpoint's own event changes the metrics only.
+            try await app.eventually("the checkpoint event applied") { app.core.engine.appliedPosition > first }
+            let second = try #require(try await app.core.checkpoint(after: first))
+            #expect(second > first)
+            #expect(try snapshotFiles("vectors") == ["vectors-\(first).snap"])
+            #expect(try snapshotFiles("metrics") == ["metrics-\(first).snap", "metrics-\(second).snap"])
+            vectorsFile.withLock { $0 = try! snapshotFiles("vectors") }
+        }
+        // The graceful stop wrote a third checkpoint, which still lists the first vectors file.
+        try await withTestApp(directory: directory) { app in
+            #expect(try snapshotFiles("vectors") == vectorsFile.withLock { $0 })
+            let answer = try await app.send(.post, "/v1/search", body: #"{"query": "d1p2w1 topic", "k": 3}"#)
+            #expect((try answer.json()["results"] as? [[String: Any]])?.count == 3)
+            // What was restored from the kept files plus the tail equals a replay of the whole log.
+            let replayed = ProjectionEngine(log: app.core.log, logger: Logger(label: "test"))
+            try replayed.catchUp(through: app.core.engine.appliedPosition)
+            #expect(replayed.read(\.digests) == app.core.engine.read(\.digests))
         }
     }
 }
