@@ -157,6 +157,19 @@ struct VectorsProjectionTests {
 
 @Suite("Vectors projection with graphs")
 struct VectorsProjectionGraphTests {
+    /// Expects `a` and `b` to give the same approximate answers to `queries` random queries of tenant-a.
+    private func expectSameApproximateAnswers(
+        _ a: VectorsProjection, _ b: VectorsProjection, queries: Int, k: Int, seed: UInt64
+    ) {
+        var generator = SeededGenerator(seed: seed)
+        for _ in 0..<queries {
+            let query = randomUnitVector(16, &generator)
+            #expect(
+                a.search(query: query, k: k, tenant: "tenant-a", mode: .approximate)
+                    == b.search(query: query, k: k, tenant: "tenant-a", mode: .approximate))
+        }
+    }
+
     /// `documents` documents of 10 chunks each (dimension `dimension`), ids `PREFIX0`…, completed in order.
     private func completedDocuments(
         _ documents: Int, prefix: String = "d", dimension: Int = 16, seed: UInt64
@@ -285,13 +298,7 @@ struct VectorsProjectionGraphTests {
         #expect(result.graphs == 1 && result.slots == 300 && result.skipped.isEmpty)
         #expect(restored.graphWork().isEmpty)
         #expect(restored.graphTargets()[0].graph.graphDigest() == whole.graphTargets()[0].graph.graphDigest())
-        var generator = SeededGenerator(seed: 3)
-        for _ in 0..<5 {
-            let query = randomUnitVector(16, &generator)
-            #expect(
-                restored.search(query: query, k: 5, tenant: "tenant-a", mode: .approximate)
-                    == whole.search(query: query, k: 5, tenant: "tenant-a", mode: .approximate))
-        }
+        expectSameApproximateAnswers(restored, whole, queries: 5, k: 5, seed: 3)
         // A restore into a graph that is not empty does nothing.
         #expect(fresh.restore(restored.graphTargets()).graphs == 0)
 
@@ -330,13 +337,7 @@ struct VectorsProjectionGraphTests {
         for event in events[middle...] { restored.apply(event) }
         #expect(try restored.snapshot() == whole.snapshot())
         restored.buildGraphs()
-        var generator = SeededGenerator(seed: 9)
-        for _ in 0..<10 {
-            let query = randomUnitVector(16, &generator)
-            // Both graphs were built from the same slots in the same order: the same graph, the same answers.
-            #expect(
-                restored.search(query: query, k: 10, tenant: "tenant-a", mode: .approximate)
-                    == whole.search(query: query, k: 10, tenant: "tenant-a", mode: .approximate))
-        }
+        // Both graphs were built from the same slots in the same order: the same graph, the same answers.
+        expectSameApproximateAnswers(restored, whole, queries: 10, k: 10, seed: 9)
     }
 }

@@ -75,6 +75,27 @@ enum FileIO {
         }
     }
 
+    /// The suffix of the temporary file `replaceDurably` writes before renaming it into place.
+    static let temporarySuffix = ".tmp"
+
+    /// Writes the file at `path` so that a crash leaves the old file or the whole new one: `body` writes a
+    /// temporary file beside it (`path` + `temporarySuffix`), which is fsynced and renamed into place; on an error
+    /// the temporary file is removed. The caller fsyncs the directory once its renames are done.
+    static func replaceDurably(
+        _ path: String, _ body: (DurableWriter) throws(ProjectionError) -> Void
+    ) throws(ProjectionError) {
+        let temporary = path + temporarySuffix
+        let file = try DurableWriter(temporary)
+        do {
+            try body(file)
+            try file.finish()
+        } catch {
+            file.abandon()
+            throw error
+        }
+        try renameFile(temporary, path)
+    }
+
     /// A file opened for reading (to be mapped), with its size; closed when released.
     final class OpenFile {
         let path: String

@@ -38,7 +38,6 @@ public struct SnapshotStore: Sendable {
     static let magic: [UInt8] = Array("ANNALSNP".utf8)
     static let formatVersion: UInt16 = 1
     static let headerBytes = 64
-    static let temporarySuffix = ".tmp"
 
     /// The directory holding the files.
     public let directory: String
@@ -129,21 +128,13 @@ public struct SnapshotStore: Sendable {
             for byte in nameBytes { header.u8(byte) }
             var fileHasher = SHA256()
             fileHasher.update(data: header.bytes)
-            let path = self.path(name)
-            let temporary = path + Self.temporarySuffix
-            let file = try FileIO.DurableWriter(temporary)
-            do {
+            try FileIO.replaceDurably(path(name)) { file throws(ProjectionError) in
                 try file.write(header.bytes)
                 try Self.blocks(snapshot.payload) { block in
                     fileHasher.update(bufferPointer: block)
                     try file.write(block)
                 }
-                try file.finish()
-            } catch {
-                file.abandon()
-                throw error
             }
-            try FileIO.renameFile(temporary, path)
             files.append(
                 SnapshotFile(
                     projection: snapshot.projection, version: snapshot.version, file: name,
@@ -225,7 +216,7 @@ public struct SnapshotStore: Sendable {
         var removed: [String] = []
         for name in names.sorted() {
             let stale: Bool
-            if name.hasSuffix(".\(Self.fileExtension)\(Self.temporarySuffix)") {
+            if name.hasSuffix(".\(Self.fileExtension)\(FileIO.temporarySuffix)") {
                 stale = true
             } else if let parsed = Self.parse(name) {
                 stale = !kept.contains(parsed.position) && !referenced.contains(name)

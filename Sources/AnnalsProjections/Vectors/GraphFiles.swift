@@ -42,17 +42,9 @@ public final class GraphFiles: Sendable {
             let name = target.fileName
             let slots = target.graph.count
             guard slots > 0, known.withLock({ $0[name] }) != slots, let encoded = target.encoded() else { continue }
-            let path = directory + "/" + name
-            let temporary = path + ".tmp"
-            let file = try FileIO.DurableWriter(temporary)
-            do {
+            try FileIO.replaceDurably(directory + "/" + name) { file throws(ProjectionError) in
                 try file.write(encoded)
-                try file.finish()
-            } catch {
-                file.abandon()
-                throw error
             }
-            try FileIO.renameFile(temporary, path)
             known.withLock { $0[name] = slots }
             files += 1
             bytes += encoded.count
