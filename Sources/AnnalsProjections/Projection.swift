@@ -11,7 +11,8 @@ public struct ProjectedEvent: Sendable {
     /// When the event happened, in microseconds since 1970-01-01 UTC: the record header's commit time.
     public var timestamp: Int64
     /// The decoded event. A `chunk.embedded` replayed from the log comes without its `text`: no projection reads it,
-    /// and skipping it is most of a replay's speed (search reads the text from the log by position).
+    /// and skipping it is most of a replay's speed (search reads the text from the log by position). When the engine
+    /// maintains no vectors projection, it also comes without its document id and embedder.
     public var event: Event
     /// The record's attachment: the vector of a `chunk.embedded`, empty for every other type (and for every event
     /// when the engine maintains no vectors projection).

@@ -87,12 +87,15 @@ struct ReplayBench: AsyncParsableCommand {
         // Documents, queue and metrics alone, through the engine, as `annals replay --projections
         // documents,queue,metrics` rebuilds them.
         var partial: [Double] = []
+        var partialCPU: [Double] = []
         let partialNames = [DocumentsProjection.name, QueueProjection.name, MetricsProjection.name]
         for _ in 0..<passes {
             let engine = ProjectionEngine(log: log, logger: logger, selection: [.documents, .queue, .metrics])
+            let cpu = ProcessMemory.cpuSeconds()
             let start = ContinuousClock.now
             try engine.catchUp()
             partial.append((ContinuousClock.now - start).seconds)
+            partialCPU.append(ProcessMemory.cpuSeconds() - cpu)
             let partialDigests = engine.read { $0.digests }
             guard partialDigests.count == 3, partialNames.allSatisfy({ partialDigests[$0] == digests[$0] }) else {
                 throw ValidationError("replaying three projections gave other digests than the full replay")
@@ -154,6 +157,10 @@ struct ReplayBench: AsyncParsableCommand {
                 ("replay_events_per_second", String(format: "%.0f", events / fullBest)),
                 ("replay_documents_queue_metrics_seconds", String(format: "%.3f", partialBest)),
                 ("replay_documents_queue_metrics_events_per_second", String(format: "%.0f", events / partialBest)),
+                (
+                    "replay_documents_queue_metrics_cpu_seconds",
+                    String(format: "%.3f", partialCPU[partial.firstIndex(of: partialBest)!])
+                ),
                 ("scan_decode_events_per_second", String(format: "%.0f", events / scanBest)),
                 ("apply_documents_queue_metrics_events_per_second", String(format: "%.0f", events / applyBest)),
             ]
@@ -180,8 +187,9 @@ struct ReplayBench: AsyncParsableCommand {
                     fullBest, events / fullBest, passes, fullCPU[full.firstIndex(of: fullBest)!]))
             print(
                 String(
-                    format: "  replay of documents, queue, metrics (engine): %.3f s, %.0f events/s (best of %d)",
-                    partialBest, events / partialBest, passes))
+                    format:
+                        "  replay of documents, queue, metrics (engine): %.3f s, %.0f events/s (best of %d), %.2f CPU-s",
+                    partialBest, events / partialBest, passes, partialCPU[partial.firstIndex(of: partialBest)!]))
             print(String(format: "  scan + decode alone (full protobuf): %.0f events/s", events / scanBest))
             print(String(format: "  apply to documents, queue, metrics alone: %.0f events/s", events / applyBest))
             if let checkpointSeconds {

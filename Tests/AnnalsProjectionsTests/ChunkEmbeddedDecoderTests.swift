@@ -27,6 +27,11 @@ struct ChunkEmbeddedDecoderTests {
         // Defaults (absent fields) and an empty payload.
         let empty = try #require([UInt8]().withUnsafeBytes { ChunkEmbeddedDecoder.decode($0) })
         #expect(empty == Annals_Events_V1_ChunkEmbedded())
+        // Without the strings: the same numbers, no id and no embedder.
+        let numbers = try #require(bytes.withUnsafeBytes { ChunkEmbeddedDecoder.decode($0, strings: false) })
+        expected.documentID = ""
+        expected.embedder = ""
+        #expect(numbers == expected)
     }
 
     @Test("unknown fields are skipped; malformed payloads and invalid UTF-8 in ids are left to the full decoder")
@@ -45,6 +50,12 @@ struct ChunkEmbeddedDecoderTests {
         #expect(truncated.withUnsafeBytes { ChunkEmbeddedDecoder.decode($0) } == nil)
         let badUTF8: [UInt8] = [0x0A, 0x02, 0xC3, 0x28]
         #expect(badUTF8.withUnsafeBytes { ChunkEmbeddedDecoder.decode($0) } == nil)
+        // Checked even when the strings are not kept, in the id and in the embedder.
+        #expect(badUTF8.withUnsafeBytes { ChunkEmbeddedDecoder.decode($0, strings: false) } == nil)
+        let badEmbedder: [UInt8] = [0x3A, 0x02, 0xC3, 0x28]
+        #expect(badEmbedder.withUnsafeBytes { ChunkEmbeddedDecoder.decode($0, strings: false) } == nil)
+        let nonASCII: [UInt8] = [0x0A, 0x02, 0xC3, 0xBC]
+        #expect(nonASCII.withUnsafeBytes { ChunkEmbeddedDecoder.decode($0, strings: false) } != nil)
         let groupWireType: [UInt8] = [0x0B]
         #expect(groupWireType.withUnsafeBytes { ChunkEmbeddedDecoder.decode($0) } == nil)
     }

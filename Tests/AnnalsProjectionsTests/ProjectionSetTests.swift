@@ -4,8 +4,10 @@ import Testing
 
 @Suite("Projection set")
 struct ProjectionSetTests {
-    @Test("a batch applied on two threads gives the same state as events applied one by one")
-    func parallelBatch() {
+    @Test(
+        "a batch applied on two threads, or on one, gives the same state as events applied one by one",
+        arguments: [true, false])
+    func parallelBatch(parallel: Bool) {
         let events = randomWorkload(seed: 99, documents: 600).events
         #expect(events.count > 4 * ProjectionSet.parallelApplyCountMin)
         var serial = ProjectionSet()
@@ -13,14 +15,14 @@ struct ProjectionSetTests {
         var batched = ProjectionSet()
         var start = 0
         for size in [3, 700, 1, 2_000, 300] where start < events.count {
-            batched.apply(contentsOf: Array(events[start..<min(start + size, events.count)]))
+            batched.apply(contentsOf: Array(events[start..<min(start + size, events.count)]), parallel: parallel)
             start += size
         }
-        batched.apply(contentsOf: Array(events[start...]))
+        batched.apply(contentsOf: Array(events[start...]), parallel: parallel)
         #expect(batched.appliedPosition == serial.appliedPosition)
         #expect(batched.digests == serial.digests)
         // Applying the same events again changes nothing.
-        batched.apply(contentsOf: events)
+        batched.apply(contentsOf: events, parallel: parallel)
         #expect(batched.digest == serial.digest)
     }
 

@@ -64,7 +64,7 @@ struct ReplaySpeedTests {
                 + "\(Int(Double(events.count) / seconds)) events/s")
         #expect(queue.stats(now: .max).done == 250_000)
 
-        // The whole set, in batches as the engine applies them (two threads for long batches).
+        // The whole set, in batches as the engine applies them.
         let batches = stride(from: 0, to: events.count, by: ProjectionEngine.catchUpBatchCountMax).map {
             Array(events[$0..<min($0 + ProjectionEngine.catchUpBatchCountMax, events.count)])
         }

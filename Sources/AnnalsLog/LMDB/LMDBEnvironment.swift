@@ -1,6 +1,7 @@
 internal import CLMDB
 import Foundation
 import Glibc
+import Synchronization
 
 /// An open LMDB environment, the handles of its named databases, and the lock that makes map growth safe.
 ///
@@ -17,6 +18,10 @@ final class LMDBEnvironment: @unchecked Sendable {
     let readOnly: Bool
     private let resizeLock: UnsafeMutablePointer<pthread_rwlock_t>
     private var currentMapSize: Int
+    /// The mapping of the data file as `/proc/self/maps` last showed it (start and end addresses), found once per map:
+    /// reading and parsing that file each time was most of the cost of releasing pages during a replay. Emptied when
+    /// the map is replaced.
+    private let mappedRanges = Mutex<[(start: UInt, end: UInt)]?>(nil)
 
     /// Opens (and, unless `readOnly`, creates) the environment in the directory `path`.
     ///
@@ -69,20 +74,36 @@ final class LMDBEnvironment: @unchecked Sendable {
     func releaseMappedPages() {
         pthread_rwlock_rdlock(resizeLock)
         defer { pthread_rwlock_unlock(resizeLock) }
+        let ranges =
+            mappedRanges.withLock { $0 }
+            ?? {
+                let found = dataFileMappings()
+                if !found.isEmpty { mappedRanges.withLock { $0 = found } }
+                return found
+            }()
+        for range in ranges {
+            guard let address = UnsafeMutableRawPointer(bitPattern: range.start) else { continue }
+            // Advice only: when the kernel refuses, the pages stay mapped and nothing else changes.
+            _ = madvise(address, Int(range.end - range.start), MADV_DONTNEED)
+        }
+    }
+
+    /// The address ranges at which the data file is mapped, from `/proc/self/maps`.
+    private func dataFileMappings() -> [(start: UInt, end: UInt)] {
         // LMDB tells the map's address only for fixed maps, so the mapping of the data file is found by its path.
         // Read to the end through a handle: `String(contentsOfFile:)` stops after the first page of a /proc file.
-        guard let handle = FileHandle(forReadingAtPath: "/proc/self/maps") else { return }
+        guard let handle = FileHandle(forReadingAtPath: "/proc/self/maps") else { return [] }
         defer { try? handle.close() }
         let maps = String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
+        var ranges: [(start: UInt, end: UInt)] = []
         for line in maps.split(separator: "\n") where line.hasSuffix(" " + dataFilePath) {
             guard let dash = line.firstIndex(of: "-"), let space = line.firstIndex(of: " "),
                 let start = UInt(line[..<dash], radix: 16),
-                let end = UInt(line[line.index(after: dash)..<space], radix: 16), end > start,
-                let address = UnsafeMutableRawPointer(bitPattern: start)
+                let end = UInt(line[line.index(after: dash)..<space], radix: 16), end > start
             else { continue }
-            // Advice only: when the kernel refuses, the pages stay mapped and nothing else changes.
-            _ = madvise(address, Int(end - start), MADV_DONTNEED)
+            ranges.append((start, end))
         }
+        return ranges
     }
 
     /// The size of the memory map in bytes.
@@ -154,6 +175,7 @@ final class LMDBEnvironment: @unchecked Sendable {
         var info = MDB_envinfo()
         mdb_env_info(env, &info)
         currentMapSize = info.me_mapsize
+        mappedRanges.withLock { $0 = nil }
     }
 
     /// Copies the environment into `directory` (`mdb_env_copy2`: one read transaction, so consistent while others
@@ -179,6 +201,7 @@ final class LMDBEnvironment: @unchecked Sendable {
         var info = MDB_envinfo()
         mdb_env_info(env, &info)
         currentMapSize = info.me_mapsize
+        mappedRanges.withLock { $0 = nil }
     }
 
     /// Opens (creating unless read-only) the named database `name` with `flags`.

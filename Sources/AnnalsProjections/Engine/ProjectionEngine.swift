@@ -28,7 +28,8 @@ public final class ProjectionEngine: @unchecked Sendable {
     private let lock = ReadWriteLock()
     /// Serialises catch-ups (`run()`'s, recovery's, a replay's), so that batches are applied in order.
     private let catchUpLock = ReadWriteLock()
-    /// Whether decoded events carry their record's attachment: only the vectors projection reads it.
+    /// Whether decoded events carry their record's attachment, and a `chunk.embedded` its document id and embedder:
+    /// only the vectors projection reads them.
     private let keepsAttachments: Bool
     private var set: ProjectionSet
     private var skipped: UInt64 = 0
@@ -331,10 +332,11 @@ public final class ProjectionEngine: @unchecked Sendable {
         do {
             var fast: Annals_Events_V1_ChunkEmbedded?
             if view.type == EventType.chunkEmbedded.rawValue && view.schemaVersion == 1 {
+                // Only the vectors projection reads a chunk's strings.
                 if let inflated {
-                    fast = inflated.withUnsafeBytes { ChunkEmbeddedDecoder.decode($0) }
+                    fast = inflated.withUnsafeBytes { ChunkEmbeddedDecoder.decode($0, strings: keepsAttachments) }
                 } else {
-                    fast = ChunkEmbeddedDecoder.decode(view.storedPayload)
+                    fast = ChunkEmbeddedDecoder.decode(view.storedPayload, strings: keepsAttachments)
                 }
             }
             if let fast {
