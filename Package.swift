@@ -82,6 +82,7 @@ let package = Package(
         .target(
             name: "AnnalsProjections",
             dependencies: [
+                "AnnalsChecksum",
                 "AnnalsLog",
                 "AnnalsEvents",
                 "AnnalsVector",

@@ -132,7 +132,7 @@ public enum EventCatalog {
         }
     }
 
-    private static func decode<Payload: EventPayload>(
+    static func decode<Payload: EventPayload>(
         _ messageType: Payload.Type,
         payload: some Collection<UInt8>,
         schemaVersion: UInt16

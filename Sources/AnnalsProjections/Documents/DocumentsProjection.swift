@@ -10,10 +10,24 @@ public struct DocumentsProjection: Projection {
     /// Version 2 (documents in upload order in snapshots; version 1 sorted them by id).
     public static let version: UInt32 = 2
 
-    /// A tenant and the SHA-256 of some content: the key of content deduplication.
+    /// A tenant and the SHA-256 of some content: the key of content deduplication. It carries its hash, as
+    /// `HashedKey` does, for the same reason.
     struct ContentKey: Hashable {
-        var tenant: String
-        var sha256: String
+        let tenant: String
+        let sha256: String
+        private let hash: UInt64
+
+        init(tenant: String, sha256: String) {
+            self.tenant = tenant
+            self.sha256 = sha256
+            hash = HashedKey.hash(of: tenant) &* 0x9E37_79B1_85EB_CA87 ^ HashedKey.hash(of: sha256)
+        }
+
+        static func == (lhs: ContentKey, rhs: ContentKey) -> Bool {
+            lhs.hash == rhs.hash && lhs.sha256 == rhs.sha256 && lhs.tenant == rhs.tenant
+        }
+
+        func hash(into hasher: inout Hasher) { hasher.combine(hash) }
     }
 
     /// Every document, refused uploads and deleted documents included, in upload order (ascending position).
@@ -22,7 +36,7 @@ public struct DocumentsProjection: Projection {
     /// and a dictionary moves every value each time it grows; here growing moves only ids and slot numbers.
     private var storage: [DocumentInfo] = []
     /// The slot of each document in `storage`.
-    private var slotOf: [String: Int32] = [:]
+    private var slotOf: [HashedKey: Int32] = [:]
     /// Each tenant's slots, in upload order. Derived: rebuilt on restore.
     private var byTenant: [String: [Int32]] = [:]
     /// The oldest live document with some content for one tenant. Derived: rebuilt on restore.
@@ -43,7 +57,7 @@ public struct DocumentsProjection: Projection {
     public var isEmpty: Bool { storage.isEmpty }
 
     /// The document `id`, whatever its status (deleted and refused included: the caller decides what to show).
-    public func document(id: String) -> DocumentInfo? { slotOf[id].map { storage[Int($0)] } }
+    public func document(id: String) -> DocumentInfo? { slotOf[HashedKey(id)].map { storage[Int($0)] } }
 
     /// The oldest live document of `tenant` whose stored bytes have this SHA-256: an upload of the same content can
     /// answer with it instead of storing a second copy. Deleted documents and refused uploads never match; a dead one
@@ -96,7 +110,7 @@ public struct DocumentsProjection: Projection {
         switch event.event {
         case .uploadReceived(let upload):
             let slot = Int32(storage.count)
-            guard !upload.documentID.isEmpty, insertIfAbsent(&slotOf, upload.documentID, { slot })
+            guard !upload.documentID.isEmpty, insertIfAbsent(&slotOf, HashedKey(upload.documentID), { slot })
             else {
                 ignoredEvents += 1
                 return
@@ -112,7 +126,7 @@ public struct DocumentsProjection: Projection {
             insert(document)
         case .uploadRejected(let rejected):
             let slot = Int32(storage.count)
-            guard !rejected.documentID.isEmpty, insertIfAbsent(&slotOf, rejected.documentID, { slot })
+            guard !rejected.documentID.isEmpty, insertIfAbsent(&slotOf, HashedKey(rejected.documentID), { slot })
             else {
                 ignoredEvents += 1
                 return
@@ -147,7 +161,7 @@ public struct DocumentsProjection: Projection {
     /// Runs a job event through the document's machine; returns the document's slot when it applied.
     @discardableResult
     private mutating func applyJobEvent(_ event: ProjectedEvent, to documentId: String) -> Int? {
-        guard let slot = slotOf[documentId].map(Int.init), storage[slot].updateJob(event) == .applied else {
+        guard let slot = slotOf[HashedKey(documentId)].map(Int.init), storage[slot].updateJob(event) == .applied else {
             ignoredEvents += 1
             return nil
         }
@@ -257,7 +271,7 @@ extension DocumentsProjection {
             }
             previous = document.position
             let slot = Int32(storage.count)
-            guard insertIfAbsent(&slotOf, document.id, { slot }) else {
+            guard insertIfAbsent(&slotOf, HashedKey(document.id), { slot }) else {
                 throw reader.malformed("document \(document.id) appears twice")
             }
             insert(document)

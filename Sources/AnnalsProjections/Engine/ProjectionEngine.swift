@@ -145,7 +145,9 @@ public final class ProjectionEngine: @unchecked Sendable {
             var next = first
             while next <= target {
                 let through = min(target, next + batchMax - 1)
-                let outcome = Result { try decodeBatch(from: next, through: through) }
+                let outcome = Result {
+                    try decodeBatch(from: next, through: through, into: batches.spareEvents())
+                }
                 guard batches.put(outcome), case .success(let batch) = outcome, batch.visited == through else { break }
                 next = through + 1
             }
@@ -156,17 +158,21 @@ public final class ProjectionEngine: @unchecked Sendable {
         // Whatever ends the applying (the end, a damaged record, a gap), the decoder is stopped and waited for.
         defer { batches.cancelAndWait() }
         var applied = first - 1
-        while let outcome = batches.take() {
-            let (position, complete) = apply(try outcome.get(), target: target)
+        while var batch = try batches.take() {
+            let (position, complete) = apply(batch, target: target)
             applied = position
             if !complete { break }
+            // The batch's array goes back to the decoder: a fresh one per batch cost page faults for its memory.
+            batches.recycle(batch.takeEvents())
         }
         return applied
     }
 
     /// Reads and decodes the records from `first` through `last` (without the engine's lock).
-    private func decodeBatch(from first: UInt64, through last: UInt64) throws -> DecodedBatch {
-        var batch = DecodedBatch(first: first, last: last)
+    private func decodeBatch(
+        from first: UInt64, through last: UInt64, into events: [ProjectedEvent] = []
+    ) throws -> DecodedBatch {
+        var batch = DecodedBatch(first: first, last: last, events: events)
         batch.events.reserveCapacity(Int(last - first + 1))
         batch.visited = try log.scan(from: first, through: last) { view in
             batch.bytesRead += view.storedPayload.count + view.attachment.count
@@ -404,10 +410,20 @@ private struct DecodedBatch: Sendable {
     /// Bytes of mapped records read.
     var bytesRead = 0
 
-    init(first: UInt64, last: UInt64) {
+    /// A batch of `first` through `last`, its events to be appended to `events` (an empty array, perhaps with
+    /// capacity).
+    init(first: UInt64, last: UInt64, events: [ProjectedEvent] = []) {
         self.first = first
         self.last = last
+        self.events = events
         visited = first - 1
+    }
+
+    /// Moves the events out, leaving none.
+    mutating func takeEvents() -> [ProjectedEvent] {
+        var taken: [ProjectedEvent] = []
+        swap(&taken, &events)
+        return taken
     }
 }
 
@@ -421,6 +437,8 @@ private final class DecodedBatches: @unchecked Sendable {
 
     private let condition = NSCondition()
     private var waiting: [Result<DecodedBatch, any Error>] = []
+    /// Emptied event arrays, their capacity kept, for the decoder to fill again.
+    private var spare: [[ProjectedEvent]] = []
     /// Set by the decoder thread as its last act.
     private var finished = false
     private var cancelled = false
@@ -436,14 +454,32 @@ private final class DecodedBatches: @unchecked Sendable {
         return true
     }
 
-    /// The next outcome in order, waiting for it; nil once the decoder finished and every outcome was taken.
-    func take() -> Result<DecodedBatch, any Error>? {
+    /// The next batch in order, waiting for it; nil once the decoder finished and every batch was taken.
+    ///
+    /// - Throws: what decoding that batch threw.
+    func take() throws -> DecodedBatch? {
         condition.lock()
         defer { condition.unlock() }
         while waiting.isEmpty && !finished { condition.wait() }
         guard !waiting.isEmpty else { return nil }
         condition.broadcast()
-        return waiting.removeFirst()
+        return try waiting.removeFirst().get()
+    }
+
+    /// Keeps `events`' memory for a later batch (the elements are released here).
+    func recycle(_ events: consuming [ProjectedEvent]) {
+        var events = events
+        events.removeAll(keepingCapacity: true)
+        condition.lock()
+        defer { condition.unlock() }
+        if spare.count < Self.depth + 1 { spare.append(events) }
+    }
+
+    /// An empty event array, with the capacity of an earlier batch's when one was recycled.
+    func spareEvents() -> [ProjectedEvent] {
+        condition.lock()
+        defer { condition.unlock() }
+        return spare.popLast() ?? []
     }
 
     /// Called by the decoder thread as its last act.

@@ -61,7 +61,7 @@ public struct QueueProjection: Projection {
 
     private var slots: [Slot?] = []
     private var freeSlots: [Int32] = []
-    private var slotOf: [String: Int32] = [:]
+    private var slotOf: [HashedKey: Int32] = [:]
     /// Ids of deleted documents, so that a late or duplicated `upload.received` cannot bring a job back.
     private var tombstones: Set<String> = []
     /// Waiting jobs by (available time, position).
@@ -83,7 +83,7 @@ public struct QueueProjection: Projection {
 
     /// The job of `documentId`, or nil when there is none (never uploaded, or deleted).
     public func job(_ documentId: String) -> QueueJob? {
-        guard let slot = slotOf[documentId], let entry = slots[Int(slot)] else { return nil }
+        guard let slot = slotOf[HashedKey(documentId)], let entry = slots[Int(slot)] else { return nil }
         return QueueJob(documentId: entry.documentId, tenantId: entry.tenantId, job: entry.job)
     }
 
@@ -191,7 +191,7 @@ public struct QueueProjection: Projection {
             // The tombstone check first (free while nothing was deleted), so that a refused id is never inserted.
             let slot = nextSlot
             guard !upload.documentID.isEmpty, tombstones.isEmpty || !tombstones.contains(upload.documentID),
-                insertIfAbsent(&slotOf, upload.documentID, { slot })
+                insertIfAbsent(&slotOf, HashedKey(upload.documentID), { slot })
             else {
                 ignoredEvents += 1
                 return
@@ -211,7 +211,7 @@ public struct QueueProjection: Projection {
             .serviceStopped:
             return
         }
-        guard let slot = slotOf[documentId] else {
+        guard let slot = slotOf[HashedKey(documentId)] else {
             ignoredEvents += 1
             return
         }
@@ -252,7 +252,7 @@ public struct QueueProjection: Projection {
         awaitingSlots.remove(slot)
         slots[Int(slot)] = nil
         freeSlots.append(slot)
-        slotOf[documentId] = nil
+        slotOf[HashedKey(documentId)] = nil
         tombstones.insert(documentId)
         cleanHeaps()
     }
@@ -314,8 +314,8 @@ extension QueueProjection {
         writer.count(tombstones.count)
         for id in tombstones.sorted() { writer.string(id) }
         writer.count(slotOf.count)
-        for (id, slot) in slotOf.sorted(by: { $0.key < $1.key }) {
-            writer.string(id)
+        for (id, slot) in slotOf.sorted(by: { $0.key.string < $1.key.string }) {
+            writer.string(id.string)
             writer.string(slots[Int(slot)]!.tenantId)
             slots[Int(slot)]!.job.encode(into: &writer)
         }
@@ -340,7 +340,7 @@ extension QueueProjection {
             let tenant = try reader.string()
             let job = try JobStateMachine(from: &reader)
             let slot = nextSlot
-            guard job.phase != .deleted, insertIfAbsent(&slotOf, id, { slot }) else {
+            guard job.phase != .deleted, insertIfAbsent(&slotOf, HashedKey(id), { slot }) else {
                 throw reader.malformed("job \(id) is invalid")
             }
             insert(id, tenantId: tenant, job)
