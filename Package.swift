@@ -70,6 +70,7 @@ let package = Package(
             name: "AnnalsLog",
             dependencies: [
                 "AnnalsChecksum",
+                "CAnnalsKernels",
                 "CLMDB",
                 "CZlibShim",
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -92,7 +92,9 @@ extension LMDBEventLog {
                     return rc
                 }
                 var count = 0
+                var page: UInt = 0
                 while rc == MDB_SUCCESS {
+                    Self.prefetchNextPages(after: value, current: &page)
                     guard key.mv_size == 8 else {
                         failure = (expected, "a key of \(key.mv_size) bytes follows position \(expected - 1)")
                         return true

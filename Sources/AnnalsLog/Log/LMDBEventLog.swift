@@ -1,3 +1,4 @@
+internal import CAnnalsKernels
 internal import CLMDB
 import Foundation
 public import Logging
@@ -266,6 +267,20 @@ public final class LMDBEventLog: EventLog, @unchecked Sendable {
         return try Self.position(of: key)
     }
 
+    /// Asks the CPU to load the two pages after the one `value` starts in, once per page: a scan checks every
+    /// record's bytes, and the hardware prefetcher does not cross pages, so each new page stalled the checksum on
+    /// memory. Records follow one another through the file in ascending pages (the log only appends), so the next
+    /// pages are almost always the ones read next; a wrong guess costs a few loads, and a prefetch never faults.
+    @inline(__always)
+    static func prefetchNextPages(after value: MDB_val, current page: inout UInt) {
+        guard let data = value.mv_data else { return }
+        let start = UInt(bitPattern: data) & ~UInt(4095)
+        guard start != page else { return }
+        page = start
+        guard let next = UnsafeRawPointer(bitPattern: start &+ 4096) else { return }
+        for line in stride(from: 0, to: 8192, by: 64) { annals_prefetch(next + line) }
+    }
+
     static func position(of key: MDB_val) throws -> UInt64 {
         guard key.mv_size == 8 else {
             throw LogError(.corruptRecord, "the events database holds a key of \(key.mv_size) bytes")
@@ -302,9 +317,11 @@ public final class LMDBEventLog: EventLog, @unchecked Sendable {
                     return rc
                 }
                 var count = 0
+                var page: UInt = 0
                 while rc == MDB_SUCCESS {
                     let found = try Self.position(of: key)
                     if found > last { return false }
+                    Self.prefetchNextPages(after: value, current: &page)
                     let view = try RecordView(checking: value.bytes, position: found)
                     visited = found
                     next = found + 1
