@@ -148,7 +148,10 @@ public final class ProjectionEngine: @unchecked Sendable {
                 let outcome = Result {
                     try decodeBatch(from: next, through: through, into: batches.spareEvents())
                 }
-                guard batches.put(outcome), case .success(let batch) = outcome, batch.visited == through else { break }
+                let complete = (try? outcome.get())?.visited == through
+                // Consumed, so that once applied the batch's array is the applier's alone and can be reused: a copy
+                // kept here made emptying it allocate a new one.
+                guard batches.put(consume outcome), complete else { break }
                 next = through + 1
             }
             batches.finish()
