@@ -54,4 +54,31 @@ struct MappedPagesTests {
         let after = try log.read(from: 1, limit: 1000)
         #expect(after.map(\.payload) == before.map(\.payload) && after.map(\.attachment) == before.map(\.attachment))
     }
+
+    @Test("after the map grows, a release finds the new mapping and still lets its pages go")
+    func afterGrowth() async throws {
+        let dir = TemporaryDirectory()
+        var configuration = LogConfiguration()
+        configuration.mapSizeInitialBytes = 1 << 20
+        let log = try LMDBEventLog.open(directory: dir.child("log"), configuration: configuration)
+        let big = [UInt8](repeating: 9, count: 64 * 1024)
+        _ = try await log.append([draft("doc-0", "first", attachment: big)])
+        _ = try log.read(from: 1, limit: 10)
+        // The mapping is found (and kept) before the map grows.
+        log.releaseMappedPages()
+        for batch in 1...16 {
+            _ = try await log.append((0..<8).map { draft("doc-\(batch)", "event \(batch) \($0)", attachment: big) })
+        }
+        let records = try log.read(from: 1, limit: 1000)
+        #expect(records.count == 129 && records.allSatisfy { $0.attachment == big })
+        let dataFile = dir.child("log") + "/data.mdb"
+        let residentBefore = residentKilobytes(of: dataFile)
+        log.releaseMappedPages()
+        if let residentBefore, let residentAfter = residentKilobytes(of: dataFile) {
+            #expect(
+                residentBefore >= 8 * 1024 && residentAfter < residentBefore / 4, "\(residentBefore) \(residentAfter)")
+        }
+        let again = try log.read(from: 1, limit: 1000)
+        #expect(again.map(\.payload) == records.map(\.payload) && again.allSatisfy { $0.attachment == big })
+    }
 }
