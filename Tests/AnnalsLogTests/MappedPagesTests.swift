@@ -25,6 +25,17 @@ struct MappedPagesTests {
         return total
     }
 
+    /// Releases `log`'s mapped pages and expects at least 8 MiB of `dataFile` resident before and under a quarter of
+    /// that after (where /proc tells).
+    private func expectReleased(_ log: LMDBEventLog, dataFile: String) {
+        let residentBefore = residentKilobytes(of: dataFile)
+        log.releaseMappedPages()
+        if let residentBefore, let residentAfter = residentKilobytes(of: dataFile) {
+            #expect(
+                residentBefore >= 8 * 1024 && residentAfter < residentBefore / 4, "\(residentBefore) \(residentAfter)")
+        }
+    }
+
     @Test("reads return the same records after a release, also while another task reads")
     func sameRecords() async throws {
         let dir = TemporaryDirectory()
@@ -35,14 +46,8 @@ struct MappedPagesTests {
         }
         let before = try log.read(from: 1, limit: 1000)
         #expect(before.count == 128)
-        let dataFile = dir.child("log") + "/data.mdb"
-        let residentBefore = residentKilobytes(of: dataFile)
-        log.releaseMappedPages()
-        // The 8 MiB of attachments read above left the resident set (where /proc tells).
-        if let residentBefore, let residentAfter = residentKilobytes(of: dataFile) {
-            #expect(
-                residentBefore >= 8 * 1024 && residentAfter < residentBefore / 4, "\(residentBefore) \(residentAfter)")
-        }
+        // The 8 MiB of attachments read above leave the resident set.
+        expectReleased(log, dataFile: dir.child("log") + "/data.mdb")
         async let reader: [[UInt8]] = Task.detached {
             var seen: [[UInt8]] = []
             for _ in 0..<20 { seen += try log.read(from: 1, limit: 1000).map(\.attachment) }
@@ -71,13 +76,7 @@ struct MappedPagesTests {
         }
         let records = try log.read(from: 1, limit: 1000)
         #expect(records.count == 129 && records.allSatisfy { $0.attachment == big })
-        let dataFile = dir.child("log") + "/data.mdb"
-        let residentBefore = residentKilobytes(of: dataFile)
-        log.releaseMappedPages()
-        if let residentBefore, let residentAfter = residentKilobytes(of: dataFile) {
-            #expect(
-                residentBefore >= 8 * 1024 && residentAfter < residentBefore / 4, "\(residentBefore) \(residentAfter)")
-        }
+        expectReleased(log, dataFile: dir.child("log") + "/data.mdb")
         let again = try log.read(from: 1, limit: 1000)
         #expect(again.map(\.payload) == records.map(\.payload) && again.allSatisfy { $0.attachment == big })
     }
