@@ -10,24 +10,16 @@ public struct DocumentsProjection: Projection {
     /// Version 2 (documents in upload order in snapshots; version 1 sorted them by id).
     public static let version: UInt32 = 2
 
-    /// A tenant and the SHA-256 of some content: the key of content deduplication. It carries its hash, as
-    /// `HashedKey` does, for the same reason.
+    /// A tenant and the SHA-256 of some content: the key of content deduplication. Both parts carry their hash
+    /// (`HashedKey`), for the same reason the tables of ids do.
     struct ContentKey: Hashable {
-        let tenant: String
-        let sha256: String
-        private let hash: UInt64
+        let tenant: HashedKey
+        let sha256: HashedKey
 
         init(tenant: String, sha256: String) {
-            self.tenant = tenant
-            self.sha256 = sha256
-            hash = HashedKey.hash(of: tenant) &* 0x9E37_79B1_85EB_CA87 ^ HashedKey.hash(of: sha256)
+            self.tenant = HashedKey(tenant)
+            self.sha256 = HashedKey(sha256)
         }
-
-        static func == (lhs: ContentKey, rhs: ContentKey) -> Bool {
-            lhs.hash == rhs.hash && lhs.sha256 == rhs.sha256 && lhs.tenant == rhs.tenant
-        }
-
-        func hash(into hasher: inout Hasher) { hasher.combine(hash) }
     }
 
     /// Every document, refused uploads and deleted documents included, in upload order (ascending position).
