@@ -51,6 +51,7 @@ struct AppendBench: AsyncParsableCommand {
         let total = perAppender * appenders
         let interval = rate.map { Duration.seconds(Double(appenders * batch) / $0) }
         let clock = ContinuousClock()
+        let cpuStart = ProcessMemory.cpuSeconds()
         let start = clock.now
         let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
             for appender in 0..<appenders {
@@ -82,6 +83,8 @@ struct AppendBench: AsyncParsableCommand {
             return all
         }
         let elapsed = (clock.now - start).seconds
+        // CPU per event (every thread, user and system) moves much less than throughput with the machine's state.
+        let cpuMicros = (ProcessMemory.cpuSeconds() - cpuStart) / Double(total) * 1e6
         await log.close()
         let percentiles = Percentiles(latencies)
         let throughput = Double(total) / elapsed
@@ -90,13 +93,17 @@ struct AppendBench: AsyncParsableCommand {
                 "{\"system\":\"annals\",\"workload\":\"append\",\"events\":\(total),\"appenders\":\(appenders),"
                     + "\"payload_bytes\":\(size),\"batch\":\(batch),"
                     + "\"target_rate\":\(rate.map { String(format: "%.0f", $0) } ?? "null"),"
-                    + String(format: "\"seconds\":%.3f,\"events_per_second\":%.0f,", elapsed, throughput)
+                    + String(
+                        format: "\"seconds\":%.3f,\"events_per_second\":%.0f,\"cpu_us_per_event\":%.2f,", elapsed,
+                        throughput, cpuMicros)
                     + "\"latency_ms\":\(percentiles.json)}")
         } else {
             print(
                 String(
-                    format: "append: %d events of %d bytes from %d appenders (batch %d) in %.2f s: %.0f events/s",
-                    total, size, appenders, batch, elapsed, throughput))
+                    format:
+                        "append: %d events of %d bytes from %d appenders (batch %d) in %.2f s: %.0f events/s, "
+                        + "%.2f CPU-µs per event",
+                    total, size, appenders, batch, elapsed, throughput, cpuMicros))
             print(
                 String(
                     format: "latency ms: p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  max %.3f", percentiles.p50,

@@ -34,6 +34,46 @@ struct ConcurrencyTests {
         await log.close()
     }
 
+    // A batch lost from a group that is written again would leave its appender waiting: the limit turns that into
+    // a failure.
+    @Test(
+        "the map fills while a group is gathered: it grows, and every append lands once, in a sound chain",
+        .timeLimit(.minutes(1)))
+    func mapGrowsUnderConcurrency() async throws {
+        let dir = TemporaryDirectory()
+        var configuration = LogConfiguration()
+        configuration.mapSizeInitialBytes = 1 << 20
+        // A long window, so that groups are gathered while the map fills.
+        configuration.gatherWindow = .milliseconds(5)
+        let log = try LMDBEventLog.open(directory: dir.child("log"), configuration: configuration)
+        let payloads = (0..<32).map { _ in (0..<12).map { _ in randomBytes(16 << 10) } }
+        let written = try await withThrowingTaskGroup(of: [(UInt64, [UInt8])].self) { group in
+            for appender in 0..<32 {
+                group.addTask {
+                    var mine: [(UInt64, [UInt8])] = []
+                    for payload in payloads[appender] {
+                        let result = try await log.append(
+                            EventDraft(streamId: "stream-\(appender)", type: 1, payload: payload))
+                        mine.append((result.firstPosition, payload))
+                    }
+                    return mine
+                }
+            }
+            var all: [(UInt64, [UInt8])] = []
+            for try await mine in group { all += mine }
+            return all
+        }
+        #expect(written.map(\.0).sorted() == Array(1...384))
+        #expect(try log.stats().mapSizeBytes > 1 << 20)
+        for (position, payload) in written {
+            #expect(try log.record(at: position)?.payload == payload)
+        }
+        let report = try log.verify()
+        #expect(report.isSound, "\(String(describing: report.failure))")
+        #expect(report.streams == 32)
+        await log.close()
+    }
+
     @Test("an expected version that does not match fails alone and writes nothing")
     func expectedVersion() async throws {
         let dir = TemporaryDirectory()

@@ -227,7 +227,9 @@ public final class LMDBEventLog: EventLog, @unchecked Sendable {
             }
             expectations.append((id, expected))
         }
-        return try await withCheckedThrowingContinuation { continuation in
+        // Unchecked: the writer resumes every batch exactly once (after its commit, or with the commit's error, or
+        // at once when the log is closed), and the checked form costs an allocation per append.
+        return try await withUnsafeThrowingContinuation { continuation in
             writer.submit(
                 Writer.Batch(
                     records: records, expectations: expectations, idempotencyKey: key, bytes: bytes,

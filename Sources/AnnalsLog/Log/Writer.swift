@@ -6,9 +6,10 @@ import Synchronization
 /// The one thread that writes to the log, with group commit.
 ///
 /// LMDB write transactions must begin and end on one OS thread, and Swift tasks hop threads, so every write goes
-/// through this thread. Appenders enqueue prepared batches and suspend; the thread takes everything queued (up to
-/// `commitBytesMax`), writes it in one transaction, commits once (LMDB fsyncs data, then meta), and resumes every
-/// waiter. Under load, one commit carries the batches of many appenders: that is where the throughput comes from.
+/// through this thread. Appenders enqueue prepared batches and suspend; the thread opens a transaction, writes
+/// every batch queued (up to `commitBytesMax`) and those that arrive during a short gather, commits once (LMDB
+/// fsyncs data, then meta), and resumes every waiter. Under load, one commit carries the batches of many
+/// appenders: that is where the throughput comes from.
 ///
 /// `@unchecked Sendable` is sound because the queue and flags are guarded by `condition`, the chain state is
 /// touched only on the writer thread, and `head` is a `Mutex`.
@@ -18,7 +19,7 @@ final class Writer: @unchecked Sendable {
         var expectations: [([UInt8], ExpectedVersion)]
         var idempotencyKey: [UInt8]
         var bytes: Int
-        var continuation: CheckedContinuation<AppendResult, any Error>
+        var continuation: UnsafeContinuation<AppendResult, any Error>
     }
 
     private unowned let log: LMDBEventLog
@@ -33,6 +34,9 @@ final class Writer: @unchecked Sendable {
     private let head: Mutex<UInt64>
     /// Batches in the last group; the writer waits for about as many before the next commit.
     private var lastGroupCount = 0
+    /// How many queued batches make `submit` wake the writer: one while it idles, a few while it gathers.
+    /// Guarded by `condition`.
+    private var wakeAt = 1
     private let gatherWindow: Duration
 
     init(log: LMDBEventLog, chain: LMDBEventLog.ChainState, lastTimestamp: Int64) {
@@ -58,10 +62,9 @@ final class Writer: @unchecked Sendable {
             return
         }
         queue.append(batch)
-        // Wake the writer only when it has something new to decide on: the first batch after an empty queue, or
-        // the batch that completes the group it is gathering. Signalling on every submit cost a futex wake-up per
-        // appender and showed as task switching in profiles.
-        if queue.count == 1 || queue.count >= lastGroupCount {
+        // Wake the writer only when it has something new to decide on (see `wakeAt`). Signalling on every submit
+        // cost a futex wake-up per appender and showed as task switching in profiles.
+        if queue.count >= wakeAt {
             condition.signal()
         }
         condition.unlock()
@@ -87,15 +90,6 @@ final class Writer: @unchecked Sendable {
         while true {
             condition.lock()
             while queue.isEmpty && !stopping { condition.wait() }
-            // Gather: the appenders of the last group were resumed a moment ago and are submitting again. Waiting a
-            // little for them to arrive (never longer than `gatherWindow`, and only while fewer than last time are
-            // queued) puts them in this commit instead of the next, so each pair of fsyncs carries more events.
-            if !stopping && queue.count < lastGroupCount && gatherWindow > .zero {
-                let deadline = Date(
-                    timeIntervalSinceNow: Double(gatherWindow.components.attoseconds) / 1e18
-                        + Double(gatherWindow.components.seconds))
-                while queue.count < lastGroupCount && !stopping && condition.wait(until: deadline) {}
-            }
             if queue.isEmpty {
                 finished = true
                 let waiters = stopWaiters
@@ -104,30 +98,53 @@ final class Writer: @unchecked Sendable {
                 for waiter in waiters { waiter.resume() }
                 return
             }
-            // Take as many batches as fit the commit limit (at least one, whatever its size).
-            var taken = 0
-            var bytes = 0
-            while taken < queue.count && (taken == 0 || bytes + queue[taken].bytes <= log.configuration.commitBytesMax)
-            {
-                bytes += queue[taken].bytes
-                taken += 1
-            }
-            let group = Array(queue.prefix(taken))
-            queue.removeFirst(taken)
-            lastGroupCount = taken
+            // At least one batch, whatever its size, and as many more as fit the commit limit.
+            let first = takeLocked(bytesLeft: max(log.configuration.commitBytesMax, queue[0].bytes))
             condition.unlock()
-            commit(group)
+            commit(first)
         }
     }
 
-    /// Writes `group` in one transaction, growing the map as often as needed, and resumes its appenders.
-    private func commit(_ group: [Batch]) {
+    /// Takes queued batches in order while their bytes fit `bytesLeft`. The caller holds `condition`.
+    private func takeLocked(bytesLeft: Int) -> [Batch] {
+        var taken = 0
+        var bytes = 0
+        while taken < queue.count && bytes + queue[taken].bytes <= bytesLeft {
+            bytes += queue[taken].bytes
+            taken += 1
+        }
+        let batches = Array(queue.prefix(taken))
+        queue.removeFirst(taken)
+        return batches
+    }
+
+    /// Writes a group that starts with `first` in one transaction and resumes its appenders once it is durable.
+    ///
+    /// Gathering overlaps with writing: the transaction is open while the appenders of the last group, resumed a
+    /// moment ago, submit again, and each batch is written (encoded into its page, hashed, indexed) as it arrives.
+    /// What is left for the moment the group is complete is the commit alone. The group closes when it is as large
+    /// as the last one, when `gatherWindow` has passed, or at `commitBytesMax`. When the map is full, the transaction
+    /// is aborted, the map grows, and the same group is written again, as often as needed.
+    private func commit(_ first: [Batch]) {
+        var group = first
+        var gathering = gatherWindow > .zero && !first.isEmpty
         while true {
             do {
                 let timestamp = max(lastTimestamp, Self.nowMicros())
                 let (results, newChain) = try log.environment.withTransaction(write: true) { txn in
-                    try write(group, txn: txn, timestamp: timestamp)
+                    var pending = PendingGroup(
+                        chain: chain, timestamp: timestamp, expected: max(group.count, lastGroupCount))
+                    try write(group, into: &pending, txn: txn)
+                    if gathering {
+                        gathering = false
+                        try gather(after: group) { more in
+                            group += more
+                            try write(more, into: &pending, txn: txn)
+                        }
+                    }
+                    return (pending.results, try finish(pending, txn: txn))
                 }
+                lastGroupCount = group.count
                 chain = newChain
                 lastTimestamp = timestamp
                 head.withLock { $0 = newChain.head }
@@ -135,6 +152,7 @@ final class Writer: @unchecked Sendable {
                 log.publish(head: newChain.head)
                 return
             } catch let error as LogError where error.code == .mapFull {
+                gathering = false
                 let current = log.environment.mapSize
                 let limit = log.configuration.mapSizeMaxBytes
                 let needed = group.reduce(0) { $0 + $1.bytes } * 2
@@ -178,6 +196,44 @@ final class Writer: @unchecked Sendable {
         }
     }
 
+    /// The writer sleeps during a gather until this many batches are queued (or the window ends): waking it for
+    /// every single submit costs a futex wake-up each, waking it only for the whole group leaves its writing for
+    /// the end. A few batches at a time keeps it writing alongside the appenders.
+    static let gatherWakeBatches = 16
+
+    /// Hands `write` the batches submitted while the group that starts with `group` is open, until the group is
+    /// as large as the last one, `gatherWindow` has passed since now, the log stops, or the commit limit is
+    /// reached.
+    private func gather(after group: [Batch], _ write: ([Batch]) throws -> Void) throws {
+        var count = group.count
+        var bytes = group.reduce(0) { $0 + $1.bytes }
+        let deadline = Date(
+            timeIntervalSinceNow: Double(gatherWindow.components.attoseconds) / 1e18
+                + Double(gatherWindow.components.seconds))
+        while count < lastGroupCount {
+            condition.lock()
+            wakeAt = min(lastGroupCount - count, Self.gatherWakeBatches)
+            var open = true
+            while queue.count < wakeAt && !stopping {
+                if !condition.wait(until: deadline) {
+                    open = false
+                    break
+                }
+            }
+            wakeAt = 1
+            let more = takeLocked(bytesLeft: log.configuration.commitBytesMax - bytes)
+            let full = !queue.isEmpty
+            if stopping { open = false }
+            condition.unlock()
+            if !more.isEmpty {
+                try write(more)
+                count += more.count
+                bytes += more.reduce(0) { $0 + $1.bytes }
+            }
+            if !open || full { return }
+        }
+    }
+
     private func fail(_ group: [Batch], _ error: any Error) {
         for batch in group { batch.continuation.resume(throwing: error) }
     }
@@ -187,33 +243,57 @@ final class Writer: @unchecked Sendable {
         var position: UInt64
     }
 
-    /// Writes the batches of a group inside `txn`. A batch whose idempotency key was used before, or whose
-    /// expectations fail, is answered without writing; the others are written in order.
-    private func write(_ group: [Batch], txn: OpaquePointer, timestamp: Int64) throws
-        -> ([Result<AppendResult, any Error>], LMDBEventLog.ChainState)
-    {
-        let databases = log.databases
-        var sequence = chain.head
-        var previous = chain.hash
-        var streams: [[UInt8]: StreamState] = [:]
-        var results: [Result<AppendResult, any Error>] = []
-        results.reserveCapacity(group.count)
+    /// A stream id as a dictionary key, hashed as one buffer: `[UInt8]`'s own hashing feeds the hasher a byte at a
+    /// time, which showed in profiles of the writer.
+    private struct StreamKey: Hashable {
+        let bytes: [UInt8]
 
-        func state(_ id: [UInt8]) throws -> StreamState {
-            if let known = streams[id] { return known }
-            let stored = try LMDBEventLog.streamState(txn, databases.streams, id)
-            let state = StreamState(version: stored?.version ?? 0, position: stored?.position ?? 0)
-            streams[id] = state
-            return state
+        func hash(into hasher: inout Hasher) {
+            bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+        }
+    }
+
+    /// A group being written: where its next record goes, and what it has touched.
+    private struct PendingGroup {
+        let startHead: UInt64
+        let timestamp: Int64
+        var sequence: UInt64
+        var previous: ChainHash
+        var streams: [StreamKey: StreamState] = [:]
+        var results: [Result<AppendResult, any Error>] = []
+
+        /// `expected` batches are likely (the size of the last group): reserving for them spares the tables their
+        /// growth while the group is written.
+        init(chain: LMDBEventLog.ChainState, timestamp: Int64, expected: Int) {
+            startHead = chain.head
+            sequence = chain.head
+            previous = chain.hash
+            self.timestamp = timestamp
+            streams.reserveCapacity(expected)
+            results.reserveCapacity(expected)
+        }
+    }
+
+    /// Writes `batches` inside `txn`, after what `pending` already holds. A batch whose idempotency key was used
+    /// before, or whose expectations fail, is answered without writing; the others are written in order.
+    private func write(_ batches: [Batch], into pending: inout PendingGroup, txn: OpaquePointer) throws {
+        let databases = log.databases
+
+        func stateIndex(_ id: StreamKey) throws -> Dictionary<StreamKey, StreamState>.Index {
+            if let index = pending.streams.index(forKey: id) { return index }
+            let stored = try LMDBEventLog.streamState(txn, databases.streams, id.bytes)
+            pending.streams[id] = StreamState(version: stored?.version ?? 0, position: stored?.position ?? 0)
+            return pending.streams.index(forKey: id)!
         }
 
-        batches: for batch in group {
+        batches: for batch in batches {
             if !batch.idempotencyKey.isEmpty, let earlier = try lookUpKey(batch.idempotencyKey, txn) {
-                results.append(.success(AppendResult(firstPosition: earlier.0, count: earlier.1, deduplicated: true)))
+                pending.results.append(
+                    .success(AppendResult(firstPosition: earlier.0, count: earlier.1, deduplicated: true)))
                 continue
             }
             for (id, expected) in batch.expectations {
-                let current = try state(id).version
+                let current = pending.streams.values[try stateIndex(StreamKey(bytes: id))].version
                 let matches: Bool
                 switch expected {
                 case .noStream: matches = current == 0
@@ -221,7 +301,7 @@ final class Writer: @unchecked Sendable {
                 }
                 if !matches {
                     let want = if case .exact(let version) = expected { "version \(version)" } else { "no stream" }
-                    results.append(
+                    pending.results.append(
                         .failure(
                             LogError(
                                 .wrongExpectedVersion,
@@ -230,49 +310,48 @@ final class Writer: @unchecked Sendable {
                     continue batches
                 }
             }
-            let first = sequence + 1
+            let first = pending.sequence + 1
             for record in batch.records {
-                sequence += 1
-                var stream = try state(record.streamId)
-                let previousInStream = stream.position
-                stream.version += 1
-                stream.position = sequence
-                streams[record.streamId] = stream
-                previous = try put(
-                    record, sequence: sequence, timestamp: timestamp, streamVersion: stream.version,
-                    previousInStream: previousInStream, previous: previous, txn: txn)
+                pending.sequence += 1
+                let index = try stateIndex(StreamKey(bytes: record.streamId))
+                let previousInStream = pending.streams.values[index].position
+                pending.streams.values[index].version += 1
+                pending.streams.values[index].position = pending.sequence
+                pending.previous = try put(
+                    record, sequence: pending.sequence, timestamp: pending.timestamp,
+                    streamVersion: pending.streams.values[index].version, previousInStream: previousInStream,
+                    previous: pending.previous, txn: txn)
             }
             if !batch.idempotencyKey.isEmpty {
                 try storeKey(batch.idempotencyKey, first: first, count: batch.records.count, txn)
             }
-            results.append(
-                .success(
-                    AppendResult(
-                        firstPosition: first, count: batch.records.count,
-                        deduplicated: false)))
+            pending.results.append(
+                .success(AppendResult(firstPosition: first, count: batch.records.count, deduplicated: false)))
         }
+    }
 
-        for (id, stream) in streams {
-            var value = [UInt8](repeating: 0, count: 16)
-            value.withUnsafeMutableBytes {
-                $0.storeLE(stream.version, at: 0)
-                $0.storeLE(stream.position, at: 8)
-            }
-            try id.withUnsafeBytes { idBytes in
-                try value.withUnsafeBytes { valueBytes in
+    /// Stores the versions of the streams the group touched and the new chain head; returns the chain state the
+    /// commit will make durable.
+    private func finish(_ pending: PendingGroup, txn: OpaquePointer) throws -> LMDBEventLog.ChainState {
+        let databases = log.databases
+        try withUnsafeTemporaryAllocation(byteCount: 16, alignment: 8) { value in
+            for (id, stream) in pending.streams {
+                value.storeLE(stream.version, at: 0)
+                value.storeLE(stream.position, at: 8)
+                try id.bytes.withUnsafeBytes { idBytes in
                     var key = MDB_val(idBytes)
-                    var data = MDB_val(valueBytes)
+                    var data = MDB_val(UnsafeRawBufferPointer(value))
                     try lmdbCheck(mdb_put(txn, databases.streams, &key, &data, 0), "writing a stream's version")
                 }
             }
         }
-        let newChain = LMDBEventLog.ChainState(head: sequence, hash: previous)
-        if sequence != chain.head {
+        let newChain = LMDBEventLog.ChainState(head: pending.sequence, hash: pending.previous)
+        if pending.sequence != pending.startHead {
             try LMDBEventLog.putValue(
                 txn, databases.meta, key: LMDBEventLog.metaChainHeadKey,
                 value: LMDBEventLog.encodeChain(newChain))
         }
-        return (results, newChain)
+        return newChain
     }
 
     /// Writes one record at `sequence`; returns the record's hash.

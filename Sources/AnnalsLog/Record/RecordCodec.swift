@@ -50,11 +50,17 @@ enum RecordCodec {
             out.storeLE(UInt32(stored.count), at: RecordLayout.offsetPayloadStoredLength)
             out.storeLE(UInt32(draft.payload.count), at: RecordLayout.offsetPayloadLength)
             out.storeLE(UInt32(draft.attachment.count), at: RecordLayout.offsetAttachmentLength)
+            // Stream id, key, payload and attachment follow the header, each copied once. (A loop over an array
+            // of the four allocated that array for every record.)
             var offset = RecordLayout.headerBytes
-            for part in [stream, idempotencyKey, stored, draft.attachment] where !part.isEmpty {
+            func append(_ part: [UInt8]) {
                 part.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: out[offset...]).copyMemory(from: $0) }
                 offset += part.count
             }
+            append(stream)
+            append(idempotencyKey)
+            append(stored)
+            append(draft.attachment)
         }
         return PreparedRecord(bytes: bytes, streamId: stream)
     }
