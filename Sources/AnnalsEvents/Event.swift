@@ -45,6 +45,37 @@ extension Event {
     /// - Throws: `EventCodingError` with code `.unknownEventType`, `.unsupportedSchemaVersion` or
     ///   `.malformedPayload`, as `EventCatalog.decode(type:schemaVersion:payload:)` does.
     public init(type: UInt16, schemaVersion: UInt16, payload: some Collection<UInt8>) throws(EventCodingError) {
+        try self.init(decoding: payload, type: type, schemaVersion: schemaVersion)
+    }
+
+    /// Decodes the event a log record holds, from the record's memory (a replay's case).
+    ///
+    /// The three events of every document's lifecycle go through `WireDecoders` first, which returns exactly what
+    /// SwiftProtobuf would, or nil for the payloads it leaves to SwiftProtobuf. This overload is not generic, so
+    /// that a replay pays no generic dispatch per event.
+    ///
+    /// - Throws: as `init(type:schemaVersion:payload:)` for any collection.
+    public init(type: UInt16, schemaVersion: UInt16, payload: UnsafeRawBufferPointer) throws(EventCodingError) {
+        if schemaVersion == 1 {
+            let decoded: Event? =
+                switch type {
+                case EventType.uploadReceived.rawValue: WireDecoders.uploadReceived(payload).map { .uploadReceived($0) }
+                case EventType.jobStarted.rawValue: WireDecoders.jobStarted(payload).map { .jobStarted($0) }
+                case EventType.documentCompleted.rawValue:
+                    WireDecoders.documentCompleted(payload).map { .documentCompleted($0) }
+                default: nil
+                }
+            if let decoded {
+                self = decoded
+                return
+            }
+        }
+        try self.init(decoding: payload, type: type, schemaVersion: schemaVersion)
+    }
+
+    private init(decoding payload: some Collection<UInt8>, type: UInt16, schemaVersion: UInt16)
+        throws(EventCodingError)
+    {
         let eventType = try EventCatalog.eventType(code: type, schemaVersion: schemaVersion)
         guard schemaVersion == 1 else {
             self.init(try EventCatalog.decode(type: type, schemaVersion: schemaVersion, payload: payload))

@@ -1,0 +1,216 @@
+import Foundation
+import SwiftProtobuf
+import Testing
+
+@testable import AnnalsEvents
+
+/// The hand-written decoders must return exactly what SwiftProtobuf returns, or decline.
+@Suite("Wire decoders of the lifecycle events")
+struct WireDecodersTests {
+    /// A deterministic generator, so that a failure can be replayed.
+    struct Generator: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    static func text(_ generator: inout Generator) -> String {
+        let pieces = [
+            "", "a", "doc-0001", "tenant", "ü", "日本語", "🙂", "file name.pdf", String(repeating: "x", count: 200),
+        ]
+        return (0..<Int.random(in: 0...3, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }
+            .joined()
+    }
+
+    static func number(_ generator: inout Generator) -> UInt64 {
+        switch Int.random(in: 0..<4, using: &generator) {
+        case 0: 0
+        case 1: UInt64.random(in: 0..<128, using: &generator)
+        case 2: UInt64.max - UInt64.random(in: 0..<3, using: &generator)
+        default: generator.next()
+        }
+    }
+
+    static func uploads(_ count: Int) -> [Annals_Events_V1_UploadReceived] {
+        var generator = Generator(state: 1)
+        return (0..<count).map { _ in
+            var message = Annals_Events_V1_UploadReceived()
+            message.documentID = text(&generator)
+            message.tenantID = text(&generator)
+            message.filename = text(&generator)
+            message.declaredContentType = text(&generator)
+            message.detectedContentType = text(&generator)
+            message.contentEncoding = text(&generator)
+            message.sizeBytes = number(&generator)
+            message.sha256 = text(&generator)
+            message.blobKey = text(&generator)
+            message.idempotencyKey = text(&generator)
+            message.apiKeyID = text(&generator)
+            return message
+        }
+    }
+
+    static func starts(_ count: Int) -> [Annals_Events_V1_JobStarted] {
+        var generator = Generator(state: 2)
+        return (0..<count).map { _ in
+            var message = Annals_Events_V1_JobStarted()
+            message.documentID = text(&generator)
+            message.attempt = UInt32(truncatingIfNeeded: number(&generator))
+            message.leaseExpiresAtMicros = Int64(bitPattern: number(&generator))
+            message.workerID = text(&generator)
+            message.processID = text(&generator)
+            return message
+        }
+    }
+
+    static func completions(_ count: Int) -> [Annals_Events_V1_DocumentCompleted] {
+        var generator = Generator(state: 3)
+        return (0..<count).map { _ in
+            var message = Annals_Events_V1_DocumentCompleted()
+            message.documentID = text(&generator)
+            message.attempt = UInt32(truncatingIfNeeded: number(&generator))
+            message.chunkCount = UInt32(truncatingIfNeeded: number(&generator))
+            message.extractedChars = number(&generator)
+            message.durationMicros = Int64(bitPattern: number(&generator))
+            if Bool.random(using: &generator) { message.pageCount = UInt32(truncatingIfNeeded: number(&generator)) }
+            return message
+        }
+    }
+
+    /// What `decode` makes of `bytes`, and what SwiftProtobuf makes of them (nil when it throws).
+    static func both<Message: SwiftProtobuf.Message & Equatable>(
+        _ bytes: [UInt8], _ decode: (UnsafeRawBufferPointer) -> Message?
+    ) -> (fast: Message?, full: Message?) {
+        (bytes.withUnsafeBytes { decode($0) }, try? Message(serializedBytes: bytes))
+    }
+
+    /// The serialized fields of `message`, each on its own: concatenated in any order they decode as a message
+    /// whose last occurrence of each field wins.
+    static func fields<Message: SwiftProtobuf.Message>(of message: Message) throws -> [[UInt8]] {
+        let whole: [UInt8] = try message.serializedBytes()
+        var fields: [[UInt8]] = []
+        try whole.withUnsafeBytes { raw in
+            var reader = WireReader(raw)
+            var start = 0
+            loop: while true {
+                switch reader.next() {
+                case .end: break loop
+                case .unsupported: throw CocoaError(.coderReadCorrupt)
+                case .varint, .length:
+                    fields.append(Array(whole[start..<reader.offset]))
+                    start = reader.offset
+                }
+            }
+        }
+        return fields
+    }
+
+    @Test("random messages decode as SwiftProtobuf decodes them")
+    func randomMessages() throws {
+        for message in Self.uploads(300) {
+            let (fast, full) = Self.both(try message.serializedBytes(), WireDecoders.uploadReceived)
+            #expect(fast == message && full == message)
+        }
+        for message in Self.starts(300) {
+            let (fast, full) = Self.both(try message.serializedBytes(), WireDecoders.jobStarted)
+            #expect(fast == message && full == message)
+        }
+        for message in Self.completions(300) {
+            let (fast, full) = Self.both(try message.serializedBytes(), WireDecoders.documentCompleted)
+            #expect(fast == message && full == message)
+            #expect(fast?.hasPageCount == message.hasPageCount)
+        }
+    }
+
+    @Test("fields in any order, repeated: the last one wins, as in SwiftProtobuf")
+    func shuffledAndRepeated() throws {
+        var generator = Generator(state: 4)
+        let uploads = Self.uploads(50)
+        for (index, message) in uploads.enumerated() {
+            // Fields of this message and the next, interleaved and shuffled.
+            var parts = try Self.fields(of: message) + Self.fields(of: uploads[(index + 1) % uploads.count])
+            parts.shuffle(using: &generator)
+            let (fast, full) = Self.both(Array(parts.joined()), WireDecoders.uploadReceived)
+            #expect(fast != nil && fast == full)
+        }
+        for message in Self.completions(50) {
+            var parts = try Self.fields(of: message)
+            parts += parts.shuffled(using: &generator)
+            parts.shuffle(using: &generator)
+            let (fast, full) = Self.both(Array(parts.joined()), WireDecoders.documentCompleted)
+            #expect(fast != nil && fast == full && fast?.hasPageCount == full?.hasPageCount)
+        }
+    }
+
+    @Test("unknown fields, other wire types, invalid UTF-8 and truncation are declined")
+    func declined() throws {
+        var start = Annals_Events_V1_JobStarted()
+        start.documentID = "doc-1"
+        start.attempt = 2
+        let bytes: [UInt8] = try start.serializedBytes()
+        // An unknown field (number 99, varint): SwiftProtobuf keeps it, so the fast path must not drop it.
+        let unknown = bytes + [0x98, 0x06, 0x01]
+        #expect(Self.both(unknown, WireDecoders.jobStarted).fast == nil)
+        #expect(Self.both(unknown, WireDecoders.jobStarted).full?.unknownFields.data.isEmpty == false)
+        // Field 1 (a string) as a varint, field 2 (a varint) as bytes.
+        #expect(Self.both(bytes + [0x08, 0x01], WireDecoders.jobStarted).fast == nil)
+        #expect(Self.both(bytes + [0x12, 0x01, 0x41], WireDecoders.jobStarted).fast == nil)
+        // A fixed64 and a fixed32 field; a field number of 0.
+        #expect(Self.both(bytes + [0x19] + [UInt8](repeating: 0, count: 8), WireDecoders.jobStarted).fast == nil)
+        #expect(Self.both(bytes + [0x1D, 0, 0, 0, 0], WireDecoders.jobStarted).fast == nil)
+        #expect(Self.both(bytes + [0x00, 0x01], WireDecoders.jobStarted).fast == nil)
+        // Invalid UTF-8 in the id: SwiftProtobuf rejects it too.
+        let badText: [UInt8] = [0x0A, 0x02, 0xC3, 0x28]
+        #expect(Self.both(badText, WireDecoders.jobStarted).fast == nil)
+        #expect(Self.both(badText, WireDecoders.jobStarted).full == nil)
+        #expect(Self.both(badText, WireDecoders.uploadReceived).fast == nil)
+        #expect(Self.both(badText, WireDecoders.documentCompleted).fast == nil)
+        // Every truncation of a valid payload is either a valid shorter message (cut between fields) or declined.
+        for message in Self.uploads(20) {
+            let whole: [UInt8] = try message.serializedBytes()
+            for cut in 0..<whole.count {
+                let (fast, full) = Self.both(Array(whole[..<cut]), WireDecoders.uploadReceived)
+                if let fast { #expect(fast == full) }
+            }
+        }
+        // A varint of more than ten bytes.
+        let longVarint: [UInt8] = [0x10] + [UInt8](repeating: 0xFF, count: 10) + [0x01]
+        #expect(Self.both(longVarint, WireDecoders.jobStarted).fast == nil)
+        #expect(Self.both(longVarint, WireDecoders.jobStarted).full == nil)
+    }
+
+    @Test("Event decodes a record's memory and a byte array alike, with or without the fast path")
+    func eventFromMemory() throws {
+        var upload = Annals_Events_V1_UploadReceived()
+        upload.documentID = "doc-2"
+        upload.filename = "naïve.txt"
+        upload.sizeBytes = 12
+        let events: [Event] = [
+            .uploadReceived(upload), .jobStarted(Self.starts(1)[0]), .documentCompleted(Self.completions(1)[0]),
+        ]
+        for event in events {
+            let bytes = try event.serializedPayload()
+            let fromMemory = try bytes.withUnsafeBytes {
+                try Event(type: event.type.rawValue, schemaVersion: 1, payload: $0)
+            }
+            let fromArray = try Event(type: event.type.rawValue, schemaVersion: 1, payload: bytes)
+            #expect(fromMemory == event && fromArray == event)
+            // With an unknown field, the full decoder takes over and keeps it.
+            let extended = bytes + [0x98, 0x06, 0x07]
+            let kept = try extended.withUnsafeBytes {
+                try Event(type: event.type.rawValue, schemaVersion: 1, payload: $0)
+            }
+            #expect(try kept.serializedPayload() == extended)
+        }
+        // A malformed payload fails the same way from memory as from an array.
+        let bad: [UInt8] = [0x0A, 0x05, 0x41]
+        #expect(throws: EventCodingError.self) {
+            try bad.withUnsafeBytes { try Event(type: EventType.jobStarted.rawValue, schemaVersion: 1, payload: $0) }
+        }
+    }
+}
