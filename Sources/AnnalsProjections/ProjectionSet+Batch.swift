@@ -34,7 +34,11 @@ extension ProjectionSet {
             previous = batch[index].position
         }
         guard parallel, ordered, batch.count >= Self.parallelApplyCountMin else {
-            for index in batch.indices { apply(batch[index]) }
+            // Through the buffer: an event is then passed by its address, where an array's subscript copied each
+            // one (a few hundred bytes, and a retain and a release of each of its strings).
+            batch.withUnsafeBufferPointer { events in
+                for index in events.indices { apply(events[index]) }
+            }
             return
         }
         let lanes = Lanes(moving: &self)

@@ -184,6 +184,43 @@ struct WireDecodersTests {
         #expect(Self.both(longVarint, WireDecoders.jobStarted).full == nil)
     }
 
+    /// The fields of `message` in the schemas: (number, is it a string).
+    static func schemaFields(of message: String, in file: String) throws -> [(number: UInt8, isString: Bool)] {
+        let root = URL(filePath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let text = try String(
+            contentsOf: root.appending(path: "schemas/annals/events/v1/\(file)"), encoding: .utf8)
+        let body = try #require(text.components(separatedBy: "message \(message) {").dropFirst().first)
+            .prefix { $0 != "}" }
+        return body.split(separator: "\n").compactMap { line in
+            // `[optional] type name = number;`, comments aside.
+            let words = line.split(separator: "//")[0].split(whereSeparator: { " =;".contains($0) })
+            guard words.count >= 3, let number = UInt8(words[words.count - 1]) else { return nil }
+            return (number, words[words.count - 3] == "string")
+        }
+    }
+
+    @Test("every field of the three schemas is one the decoders read: a new field needs teaching them")
+    func everySchemaFieldIsRead() throws {
+        let cases: [(String, String, (UnsafeRawBufferPointer) -> Bool)] = [
+            ("UploadReceived", "upload.proto", { WireDecoders.uploadReceived($0) != nil }),
+            ("JobStarted", "job.proto", { WireDecoders.jobStarted($0) != nil }),
+            ("DocumentCompleted", "document.proto", { WireDecoders.documentCompleted($0) != nil }),
+        ]
+        for (message, file, decodes) in cases {
+            let fields = try Self.schemaFields(of: message, in: file)
+            #expect(fields.count >= 5, "found too few fields of \(message) in \(file)")
+            for field in fields {
+                // The field alone: a one-byte string, or the varint 1.
+                let payload: [UInt8] =
+                    field.isString ? [field.number << 3 | 2, 1, 0x61] : [field.number << 3, 1]
+                #expect(
+                    payload.withUnsafeBytes(decodes),
+                    "WireDecoders does not read field \(field.number) of \(message): teach it the field")
+            }
+        }
+    }
+
     @Test("Event decodes a record's memory and a byte array alike, with or without the fast path")
     func eventFromMemory() throws {
         var upload = Annals_Events_V1_UploadReceived()
