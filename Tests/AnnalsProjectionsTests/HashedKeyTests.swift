@@ -26,6 +26,34 @@ struct HashedKeyTests {
         #expect(table[HashedKey("doc-50000")] == nil)
     }
 
+    @Test("the raw hash a table uses agrees for equal keys, depends on the seed and spreads over the buckets")
+    func rawHash() {
+        let id = "0kx3f9q2m1a7b8c9d0e1f2g3h4"
+        let copy = String(id.reversed().reversed())
+        #expect(HashedKey(id)._rawHashValue(seed: 7) == HashedKey(copy)._rawHashValue(seed: 7))
+        #expect(HashedKey(id)._rawHashValue(seed: 7) != HashedKey(id)._rawHashValue(seed: 8))
+        // Sequential ids fill the low bits (what a table's bucket index takes) evenly.
+        var buckets = [Int](repeating: 0, count: 1024)
+        for index in 0..<102_400 { buckets[HashedKey("doc-\(index)")._rawHashValue(seed: 1) & 1023] += 1 }
+        #expect(buckets.min()! > 40 && buckets.max()! < 180)
+        // Copying a table into a smaller one, in the first one's bucket order, stays fast and complete (a hash that
+        // ignored the seed would cluster here).
+        var large: [HashedKey: Int32] = [:]
+        for index in 0..<200_000 { large[HashedKey("doc-\(index)")] = Int32(index) }
+        var small: [HashedKey: Int32] = [:]
+        for (key, value) in large where value % 2 == 0 { small[key] = value }
+        #expect(small.count == 100_000)
+        typealias Key = DocumentsProjection.ContentKey
+        let sha = String(repeating: "ab", count: 32)
+        #expect(
+            Key(tenant: "t1", sha256: sha)._rawHashValue(seed: 3)
+                == Key(tenant: "t1", sha256: sha)._rawHashValue(seed: 3))
+        // The parts are not interchangeable.
+        #expect(
+            Key(tenant: "a", sha256: "b")._rawHashValue(seed: 3) != Key(tenant: "b", sha256: "a")._rawHashValue(seed: 3)
+        )
+    }
+
     @Test("content keys differ by tenant and by digest")
     func contentKeys() {
         typealias Key = DocumentsProjection.ContentKey

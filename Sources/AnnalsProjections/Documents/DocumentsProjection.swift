@@ -20,6 +20,13 @@ public struct DocumentsProjection: Projection {
             self.tenant = HashedKey(tenant)
             self.sha256 = HashedKey(sha256)
         }
+
+        /// Both carried hashes mixed with the table's seed, without a `Hasher` (see `HashedKey._rawHashValue`).
+        func _rawHashValue(seed: Int) -> Int {
+            let sha = sha256.carriedHash
+            return HashedKey.mix(
+                tenant.carriedHash ^ (sha << 31 | sha >> 33) ^ UInt64(UInt(bitPattern: seed)))
+        }
     }
 
     /// Every document, refused uploads and deleted documents included, in upload order (ascending position).
