@@ -1,3 +1,5 @@
+import SwiftProtobuf
+
 /// Hand-written decoders of the v1 lifecycle events every document has: `upload.received`, `job.started` and
 /// `document.completed`.
 ///
@@ -10,78 +12,79 @@
 /// to that on random and malformed payloads.
 enum WireDecoders {
     static func uploadReceived(_ bytes: UnsafeRawBufferPointer) -> Annals_Events_V1_UploadReceived? {
-        var message = Annals_Events_V1_UploadReceived()
-        var reader = WireReader(bytes)
-        while true {
-            switch reader.next() {
-            case .end: return message
-            case .unsupported: return nil
-            case .length(let number, let range):
-                guard let text = reader.string(range) else { return nil }
-                switch number {
-                case 1: message.documentID = text
-                case 2: message.tenantID = text
-                case 3: message.filename = text
-                case 4: message.declaredContentType = text
-                case 5: message.detectedContentType = text
-                case 6: message.contentEncoding = text
-                case 8: message.sha256 = text
-                case 9: message.blobKey = text
-                case 10: message.idempotencyKey = text
-                case 11: message.apiKeyID = text
-                default: return nil
-                }
-            case .varint(let number, let value):
-                guard number == 7 else { return nil }
-                message.sizeBytes = value
+        decode(bytes) { message, number, field in
+            switch (number, field) {
+            case (1, .text(let text)): message.documentID = text
+            case (2, .text(let text)): message.tenantID = text
+            case (3, .text(let text)): message.filename = text
+            case (4, .text(let text)): message.declaredContentType = text
+            case (5, .text(let text)): message.detectedContentType = text
+            case (6, .text(let text)): message.contentEncoding = text
+            case (7, .varint(let value)): message.sizeBytes = value
+            case (8, .text(let text)): message.sha256 = text
+            case (9, .text(let text)): message.blobKey = text
+            case (10, .text(let text)): message.idempotencyKey = text
+            case (11, .text(let text)): message.apiKeyID = text
+            default: return false
             }
+            return true
         }
     }
 
     static func jobStarted(_ bytes: UnsafeRawBufferPointer) -> Annals_Events_V1_JobStarted? {
-        var message = Annals_Events_V1_JobStarted()
-        var reader = WireReader(bytes)
-        while true {
-            switch reader.next() {
-            case .end: return message
-            case .unsupported: return nil
-            case .length(let number, let range):
-                guard let text = reader.string(range) else { return nil }
-                switch number {
-                case 1: message.documentID = text
-                case 4: message.workerID = text
-                case 5: message.processID = text
-                default: return nil
-                }
-            case .varint(let number, let value):
-                switch number {
-                case 2: message.attempt = UInt32(truncatingIfNeeded: value)
-                case 3: message.leaseExpiresAtMicros = Int64(bitPattern: value)
-                default: return nil
-                }
+        decode(bytes) { message, number, field in
+            switch (number, field) {
+            case (1, .text(let text)): message.documentID = text
+            case (2, .varint(let value)): message.attempt = UInt32(truncatingIfNeeded: value)
+            case (3, .varint(let value)): message.leaseExpiresAtMicros = Int64(bitPattern: value)
+            case (4, .text(let text)): message.workerID = text
+            case (5, .text(let text)): message.processID = text
+            default: return false
             }
+            return true
         }
     }
 
     static func documentCompleted(_ bytes: UnsafeRawBufferPointer) -> Annals_Events_V1_DocumentCompleted? {
-        var message = Annals_Events_V1_DocumentCompleted()
+        decode(bytes) { message, number, field in
+            switch (number, field) {
+            case (1, .text(let text)): message.documentID = text
+            case (2, .varint(let value)): message.attempt = UInt32(truncatingIfNeeded: value)
+            case (3, .varint(let value)): message.chunkCount = UInt32(truncatingIfNeeded: value)
+            case (4, .varint(let value)): message.extractedChars = value
+            case (5, .varint(let value)): message.durationMicros = Int64(bitPattern: value)
+            case (6, .varint(let value)): message.pageCount = UInt32(truncatingIfNeeded: value)
+            default: return false
+            }
+            return true
+        }
+    }
+
+    /// A field's value: a varint, or a length-delimited field read as a string (the only kind these messages have).
+    enum Value {
+        case varint(UInt64)
+        case text(String)
+    }
+
+    /// Reads `bytes` field by field into a default message through `set`, which returns false for a field it does
+    /// not know (a number, or a number with another wire type); nil then, and for anything `WireReader` does not
+    /// support or a string that is not UTF-8.
+    @inline(__always)
+    private static func decode<Message: EventPayload>(
+        _ bytes: UnsafeRawBufferPointer, _ set: (inout Message, UInt64, Value) -> Bool
+    ) -> Message? {
+        var message = Message()
         var reader = WireReader(bytes)
         while true {
             switch reader.next() {
-            case .end: return message
-            case .unsupported: return nil
-            case .length(let number, let range):
-                guard number == 1, let text = reader.string(range) else { return nil }
-                message.documentID = text
+            case .end:
+                return message
+            case .unsupported:
+                return nil
             case .varint(let number, let value):
-                switch number {
-                case 2: message.attempt = UInt32(truncatingIfNeeded: value)
-                case 3: message.chunkCount = UInt32(truncatingIfNeeded: value)
-                case 4: message.extractedChars = value
-                case 5: message.durationMicros = Int64(bitPattern: value)
-                case 6: message.pageCount = UInt32(truncatingIfNeeded: value)
-                default: return nil
-                }
+                guard set(&message, number, .varint(value)) else { return nil }
+            case .length(let number, let range):
+                guard let text = reader.string(range), set(&message, number, .text(text)) else { return nil }
             }
         }
     }
