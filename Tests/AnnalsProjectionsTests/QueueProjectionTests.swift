@@ -115,6 +115,33 @@ struct QueueProjectionTests {
         #expect(queue.ignoredEvents == 2)
     }
 
+    @Test("snapshots list jobs by enqueue position, whatever slots they sit in, and restore to the same bytes")
+    func snapshotOrder() throws {
+        var script = EventScript()
+        script.upload("doc-c")
+        script.upload("doc-b")
+        script.upload("doc-a")
+        // Deleting "doc-c" frees the first slot; "doc-0", uploaded later, takes it.
+        script.delete("doc-c")
+        script.upload("doc-0")
+        script.start("doc-a", attempt: 1)
+        let queue = projected(QueueProjection.self, script.events)
+        let bytes = queue.snapshot()
+        // Enqueue order is b, a, 0: neither slot order (0, b, a) nor id order (0, a, b).
+        let order = ["doc-b", "doc-a", "doc-0"].map { bytes.firstRange(of: Array($0.utf8))?.lowerBound }
+        #expect(order.allSatisfy { $0 != nil })
+        #expect(order.compactMap { $0 } == order.compactMap { $0 }.sorted())
+        // A restored queue (slots in snapshot order) writes the same bytes, and goes on alike.
+        var restored = try QueueProjection(snapshot: bytes)
+        #expect(restored.snapshot() == bytes)
+        var live = queue
+        for event in [script.complete("doc-a", attempt: 1, chunks: 1), script.upload("doc-e")] {
+            live.apply(event)
+            restored.apply(event)
+        }
+        #expect(restored.snapshot() == live.snapshot())
+    }
+
     @Test("requeue of a dead job with and without resetting attempts")
     func requeue() {
         var script = EventScript()

@@ -78,7 +78,7 @@ struct SnapshotStoreTests {
 
         // Another version of the projection's logic.
         var otherVersion = files
-        otherVersion[index].version = 2
+        otherVersion[index].version = QueueProjection.version + 1
         #expect(refusal { try store.load(position: position, expected: otherVersion) } == .versionMismatch)
         // A checkpoint without a queue snapshot; a file that is gone.
         #expect(
