@@ -91,7 +91,7 @@ enum WireDecoders {
 }
 
 /// Reads protobuf fields of wire types 0 (varint) and 2 (length-delimited) from contiguous bytes; any other wire
-/// type, a field number of 0, or a field that runs past the end is `unsupported`.
+/// type, a field number of 0, a tag SwiftProtobuf would refuse, or a field that runs past the end is `unsupported`.
 struct WireReader {
     enum Step {
         case varint(UInt64, UInt64)
@@ -109,13 +109,21 @@ struct WireReader {
 
     mutating func next() -> Step {
         guard offset < bytes.count else { return .end }
-        guard let tag = varint(), tag >> 3 != 0, tag >> 3 <= UInt64(UInt32.max) else { return .unsupported }
+        // A tag is a 32-bit varint of at most five bytes, as SwiftProtobuf reads it (it refuses longer ones, even
+        // when their value is small).
+        let tagStart = offset
+        guard let tag = varint(), offset - tagStart <= 5, tag <= UInt64(UInt32.max), tag >> 3 != 0 else {
+            return .unsupported
+        }
         switch tag & 7 {
         case 0:
             guard let value = varint() else { return .unsupported }
             return .varint(tag >> 3, value)
         case 2:
-            guard let length = varint(), length <= UInt64(bytes.count - offset) else { return .unsupported }
+            // SwiftProtobuf also refuses lengths from 2^31 - 1 up.
+            guard let length = varint(), length < 0x7FFF_FFFF, length <= UInt64(bytes.count - offset) else {
+                return .unsupported
+            }
             let start = offset
             offset += Int(length)
             return .length(tag >> 3, start..<offset)

@@ -178,6 +178,20 @@ struct WireDecodersTests {
                 if let fast { #expect(fast == full) }
             }
         }
+        // Overlong tags: five bytes are read as SwiftProtobuf reads them, six or more (even of a small value) and a
+        // fifth byte past 32 bits are refused by both.
+        let fiveByteTag: [UInt8] = [0x8A, 0x80, 0x80, 0x80, 0x00, 0x01, 0x61]
+        #expect(Self.both(fiveByteTag, WireDecoders.jobStarted).fast?.documentID == "a")
+        #expect(Self.both(fiveByteTag, WireDecoders.jobStarted).full?.documentID == "a")
+        for overlong: [UInt8] in [
+            [0x8A, 0x80, 0x80, 0x80, 0x80, 0x00, 0x01, 0x61], [0x8A, 0x80, 0x80, 0x80, 0x10, 0x01, 0x61],
+            [0xB2, 0x80, 0x80, 0x80, 0x80, 0x00, 0x04, 0xF0, 0x9F, 0x98, 0x80],
+        ] {
+            #expect(Self.both(overlong, WireDecoders.jobStarted).fast == nil)
+            #expect(Self.both(overlong, WireDecoders.jobStarted).full == nil)
+            #expect(Self.both(overlong, WireDecoders.uploadReceived).fast == nil)
+            #expect(Self.both(overlong, WireDecoders.uploadReceived).full == nil)
+        }
         // A varint of more than ten bytes.
         let longVarint: [UInt8] = [0x10] + [UInt8](repeating: 0xFF, count: 10) + [0x01]
         #expect(Self.both(longVarint, WireDecoders.jobStarted).fast == nil)

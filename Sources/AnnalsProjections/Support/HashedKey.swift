@@ -5,8 +5,9 @@ import AnnalsChecksum
 /// A `String` key is hashed with SipHash over its bytes at every lookup, and again at every growth of the table,
 /// where reading each key's bytes is also a cache miss (a long string lives in a buffer of its own). In replay
 /// profiles that hashing was a tenth of applying events to documents and queue. This key hashes its bytes once, with
-/// XXH64, and the table hashes only that word. Ids are written by the service, not chosen by clients, so a fast
-/// non-keyed hash is no flooding risk; the table still mixes the word with its own per-process seed.
+/// XXH64, and the table hashes only that word (see `_rawHashValue(seed:)`). Ids are written by the service, not
+/// chosen by clients, so a fast non-keyed hash is no flooding risk. (A table's seed varies from table to table,
+/// not per process: ids whose XXH64 collide collide in every table, which only a chosen id could arrange.)
 struct HashedKey: Hashable, Sendable {
     /// The string.
     let string: String
