@@ -79,7 +79,7 @@ enum WireDecoders {
             switch reader.next() {
             case .end:
                 return message
-            case .unsupported:
+            case .unsupported, .fixed:
                 return nil
             case .varint(let number, let value):
                 guard set(&message, number, .varint(value)) else { return nil }
@@ -90,24 +90,30 @@ enum WireDecoders {
     }
 }
 
-/// Reads protobuf fields of wire types 0 (varint) and 2 (length-delimited) from contiguous bytes; any other wire
-/// type, a field number of 0, a tag SwiftProtobuf would refuse, or a field that runs past the end is `unsupported`.
-struct WireReader {
-    enum Step {
+/// Reads protobuf fields from contiguous bytes as SwiftProtobuf's binary decoder reads them: varints and
+/// length-delimited fields with their values, fixed-size fields skipped. Groups, a field number of 0, a tag
+/// SwiftProtobuf would refuse, or a field that runs past the end are `unsupported`. The hand-written decoders of
+/// the most frequent events (`WireDecoders`, and the projections' decoder of `chunk.embedded`) all read through it.
+package struct WireReader {
+    package enum Step {
+        /// A varint field: its number and value.
         case varint(UInt64, UInt64)
+        /// A length-delimited field: its number and where its bytes are.
         case length(UInt64, Range<Int>)
+        /// A fixed64 or fixed32 field, skipped: its number.
+        case fixed(UInt64)
         case end
         case unsupported
     }
 
     let bytes: UnsafeRawBufferPointer
-    var offset = 0
+    package private(set) var offset = 0
 
-    init(_ bytes: UnsafeRawBufferPointer) {
+    package init(_ bytes: UnsafeRawBufferPointer) {
         self.bytes = bytes
     }
 
-    mutating func next() -> Step {
+    package mutating func next() -> Step {
         guard offset < bytes.count else { return .end }
         // A tag is a 32-bit varint of at most five bytes, as SwiftProtobuf reads it (it refuses longer ones, even
         // when their value is small).
@@ -127,20 +133,35 @@ struct WireReader {
             let start = offset
             offset += Int(length)
             return .length(tag >> 3, start..<offset)
+        case 1, 5:
+            let size = tag & 7 == 1 ? 8 : 4
+            guard size <= bytes.count - offset else { return .unsupported }
+            offset += size
+            return .fixed(tag >> 3)
         default:
             return .unsupported
         }
     }
 
     /// The bytes at `range` as a string, or nil when they are not valid UTF-8 (SwiftProtobuf rejects those too).
-    func string(_ range: Range<Int>) -> String? {
+    package func string(_ range: Range<Int>) -> String? {
         let field = UnsafeRawBufferPointer(rebasing: bytes[range])
         // Ids, names and hashes are nearly always ASCII, which needs no validation beyond the check for high bits;
         // `String(validating:)` is generic and, unspecialised here, went through the runtime's metadata lookups.
+        if Self.isASCII(field) { return String(decoding: field, as: UTF8.self) }
+        return String(validating: field, as: UTF8.self)
+    }
+
+    /// Whether the bytes at `range` are valid UTF-8, without making a string of them when they are ASCII.
+    package func isUTF8(_ range: Range<Int>) -> Bool {
+        let field = UnsafeRawBufferPointer(rebasing: bytes[range])
+        return Self.isASCII(field) || String(validating: field, as: UTF8.self) != nil
+    }
+
+    private static func isASCII(_ field: UnsafeRawBufferPointer) -> Bool {
         var high: UInt8 = 0
         for byte in field { high |= byte }
-        if high < 0x80 { return String(decoding: field, as: UTF8.self) }
-        return String(validating: field, as: UTF8.self)
+        return high < 0x80
     }
 
     /// A varint of at most ten bytes, as SwiftProtobuf reads it: bits past the 64th are dropped.

@@ -101,7 +101,7 @@ struct WireDecodersTests {
                 switch reader.next() {
                 case .end: break loop
                 case .unsupported: throw CocoaError(.coderReadCorrupt)
-                case .varint, .length:
+                case .varint, .length, .fixed:
                     fields.append(Array(whole[start..<reader.offset]))
                     start = reader.offset
                 }

@@ -58,5 +58,10 @@ struct ChunkEmbeddedDecoderTests {
         #expect(nonASCII.withUnsafeBytes { ChunkEmbeddedDecoder.decode($0, strings: false) } != nil)
         let groupWireType: [UInt8] = [0x0B]
         #expect(groupWireType.withUnsafeBytes { ChunkEmbeddedDecoder.decode($0) } == nil)
+        // Tags SwiftProtobuf refuses are left to it too: six bytes (however small the field number), and field 0.
+        for refused: [UInt8] in [[0x8A, 0x80, 0x80, 0x80, 0x80, 0x00, 0x01, 0x61], [0x00, 0x01]] {
+            #expect(refused.withUnsafeBytes { ChunkEmbeddedDecoder.decode($0) } == nil)
+            #expect((try? Annals_Events_V1_ChunkEmbedded(serializedBytes: refused)) == nil)
+        }
     }
 }

@@ -15,33 +15,14 @@ import AnnalsEvents
 enum ChunkEmbeddedDecoder {
     static func decode(_ bytes: UnsafeRawBufferPointer, strings: Bool = true) -> Annals_Events_V1_ChunkEmbedded? {
         var message = Annals_Events_V1_ChunkEmbedded()
-        var offset = 0
-        func varint() -> UInt64? {
-            var value: UInt64 = 0
-            var shift: UInt64 = 0
-            while offset < bytes.count, shift < 64 {
-                let byte = bytes[offset]
-                offset += 1
-                value |= UInt64(byte & 0x7F) << shift
-                if byte & 0x80 == 0 { return value }
-                shift += 7
-            }
-            return nil
-        }
-        func string(_ length: Int, _ start: Int) -> String? {
-            String(validating: UnsafeRawBufferPointer(rebasing: bytes[start..<start + length]), as: UTF8.self)
-        }
-        func isUTF8(_ length: Int, _ start: Int) -> Bool {
-            let field = UnsafeRawBufferPointer(rebasing: bytes[start..<start + length])
-            // Ids are ASCII: check that without allocating; anything else is validated as a string would be.
-            return !field.contains(where: { $0 >= 0x80 }) || String(validating: field, as: UTF8.self) != nil
-        }
-        while offset < bytes.count {
-            guard let tag = varint() else { return nil }
-            let field = tag >> 3
-            switch tag & 7 {
-            case 0:
-                guard let value = varint() else { return nil }
+        var reader = WireReader(bytes)
+        while true {
+            switch reader.next() {
+            case .end:
+                return message
+            case .unsupported:
+                return nil
+            case .varint(let field, let value):
                 switch field {
                 case 2: message.chunkIndex = UInt32(truncatingIfNeeded: value)
                 case 4: message.charOffset = value
@@ -51,31 +32,21 @@ enum ChunkEmbeddedDecoder {
                 case 9: message.attempt = UInt32(truncatingIfNeeded: value)
                 default: break
                 }
-            case 2:
-                guard let length = varint(), length <= UInt64(bytes.count - offset) else { return nil }
-                let start = offset
-                offset += Int(length)
+            case .length(let field, let range):
                 switch field {
                 case 1 where !strings, 7 where !strings:
-                    guard isUTF8(Int(length), start) else { return nil }
+                    guard reader.isUTF8(range) else { return nil }
                 case 1:
-                    guard let id = string(Int(length), start) else { return nil }
+                    guard let id = reader.string(range) else { return nil }
                     message.documentID = id
                 case 7:
-                    guard let embedder = string(Int(length), start) else { return nil }
+                    guard let embedder = reader.string(range) else { return nil }
                     message.embedder = embedder
                 default: break  // Field 3, the text, and any field this build does not know.
                 }
-            case 1:
-                guard offset + 8 <= bytes.count else { return nil }
-                offset += 8
-            case 5:
-                guard offset + 4 <= bytes.count else { return nil }
-                offset += 4
-            default:
-                return nil
+            case .fixed:
+                break  // No field of the message is fixed-size: one this build does not know.
             }
         }
-        return message
     }
 }
