@@ -24,12 +24,16 @@ struct AppendBench: AsyncParsableCommand {
     var rate: Double?
     @Option(help: "The writer's gather window in microseconds (see LogConfiguration.gatherWindow).")
     var gatherMicroseconds = 200
+    @Option(help: "Zeros the writer keeps ahead of the log's end (LogConfiguration.preallocateAheadBytes); 0: none.")
+    var preallocateBytes = LogConfiguration().preallocateAheadBytes
     @Flag(help: "Print one JSON object.")
     var json = false
 
     func validate() throws {
-        guard events > 0, appenders > 0, size >= 64, batch > 0 else {
-            throw ValidationError("--events, --appenders and --batch must be positive, --size at least 64")
+        guard events > 0, appenders > 0, size >= 64, batch > 0, preallocateBytes >= 0 else {
+            throw ValidationError(
+                "--events, --appenders and --batch must be positive, --size at least 64, --preallocate-bytes not negative"
+            )
         }
     }
 
@@ -39,6 +43,7 @@ struct AppendBench: AsyncParsableCommand {
         defer { if temporary { try? FileManager.default.removeItem(atPath: directory) } }
         var configuration = LogConfiguration()
         configuration.gatherWindow = .microseconds(gatherMicroseconds)
+        configuration.preallocateAheadBytes = preallocateBytes
         let log = try LMDBEventLog.open(directory: directory + "/log", configuration: configuration)
         // Build every event first, so that the timed part is the log alone.
         var generator = SplitMix64(state: 42)

@@ -58,6 +58,13 @@ struct DiskFullTests {
             let report = try log.verify()
             #expect(report.isSound, "\(String(describing: report.failure))")
             #expect(report.records == UInt64(written) + 1)
+            // Writing zeros ahead of the log (see `LogConfiguration.preallocateAheadBytes`) failed too, and pauses for
+            // a second; then it resumes. Past a failed commit the file may hold a group's worth beyond the last
+            // page, but not a step of zeros.
+            try await Task.sleep(for: .milliseconds(1100))
+            _ = try await log.append(EventDraft(streamId: "fill", type: 1, payload: payload))
+            let stats = try log.stats()
+            #expect(stats.fileBytes - stats.mapUsedBytes > 128 << 10)
             await log.close()
         }
     }

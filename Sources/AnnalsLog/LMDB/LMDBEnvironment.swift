@@ -14,7 +14,7 @@ final class LMDBEnvironment: @unchecked Sendable {
     let env: OpaquePointer
     let path: String
     /// The data file's path with symbolic links resolved, as `/proc/self/maps` names its mapping.
-    private let dataFilePath: String
+    let dataFilePath: String
     let readOnly: Bool
     private let resizeLock: UnsafeMutablePointer<pthread_rwlock_t>
     private var currentMapSize: Int
@@ -111,6 +111,14 @@ final class LMDBEnvironment: @unchecked Sendable {
         pthread_rwlock_rdlock(resizeLock)
         defer { pthread_rwlock_unlock(resizeLock) }
         return currentMapSize
+    }
+
+    /// The end of the last page in use and the map's size, in bytes, as of the last commit. Inside a write
+    /// transaction that has not written yet, no other commit can move them.
+    var extent: (usedBytes: Int, mapBytes: Int) {
+        var info = MDB_envinfo()
+        mdb_env_info(env, &info)
+        return ((Int(info.me_last_pgno) + 1) * pageSize, info.me_mapsize)
     }
 
     /// The page size of the environment.

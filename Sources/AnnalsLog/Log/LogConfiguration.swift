@@ -11,6 +11,10 @@ public struct LogConfiguration: Sendable {
     /// How long the writer may wait for the appenders of its last group to submit again before it commits; zero
     /// commits at once. A fraction of one fsync, it raises the events per commit under load.
     public var gatherWindow: Duration = .microseconds(200)
+    /// The writer keeps this many bytes of zeros written ahead of the log's last page in its data file, so that
+    /// commits overwrite allocated blocks and their syncs need no metadata update (see `Preallocator`); zero turns
+    /// it off, which suits copy-on-write file systems, where overwriting gains nothing.
+    public var preallocateAheadBytes: Int = 16 << 20
     /// One append call may carry at most this many bytes.
     public var batchBytesMax: Int = 64 << 20
     /// One append call may carry at most this many events.

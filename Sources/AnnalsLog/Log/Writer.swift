@@ -38,6 +38,8 @@ final class Writer: @unchecked Sendable {
     /// Guarded by `condition`.
     private var wakeAt = 1
     private let gatherWindow: Duration
+    /// Zeros ahead of the data file's end; nil when turned off.
+    private let preallocator: Preallocator?
 
     init(log: LMDBEventLog, chain: LMDBEventLog.ChainState, lastTimestamp: Int64) {
         self.log = log
@@ -45,6 +47,10 @@ final class Writer: @unchecked Sendable {
         self.lastTimestamp = lastTimestamp
         self.gatherWindow = log.configuration.gatherWindow
         self.head = Mutex(chain.head)
+        let ahead = log.configuration.preallocateAheadBytes
+        preallocator =
+            ahead > 0
+            ? Preallocator(dataFile: log.environment.dataFilePath, aheadBytes: ahead, logger: log.logger) : nil
         let thread = Thread { [self] in self.run() }
         thread.name = "annals-log-writer"
         thread.start()
@@ -91,6 +97,9 @@ final class Writer: @unchecked Sendable {
             condition.lock()
             while queue.isEmpty && !stopping { condition.wait() }
             if queue.isEmpty {
+                condition.unlock()
+                preallocator?.stop()
+                condition.lock()
                 finished = true
                 let waiters = stopWaiters
                 stopWaiters.removeAll()
@@ -132,6 +141,10 @@ final class Writer: @unchecked Sendable {
             do {
                 let timestamp = max(lastTimestamp, Self.nowMicros())
                 let (results, newChain) = try log.environment.withTransaction(write: true) { txn in
+                    if let preallocator {
+                        let extent = log.environment.extent
+                        preallocator.reserve(usedBytes: extent.usedBytes, limitBytes: extent.mapBytes)
+                    }
                     var pending = PendingGroup(
                         chain: chain, timestamp: timestamp, expected: max(group.count, lastGroupCount))
                     try write(group, into: &pending, txn: txn)
