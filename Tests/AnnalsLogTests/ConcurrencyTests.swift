@@ -74,6 +74,35 @@ struct ConcurrencyTests {
         await log.close()
     }
 
+    // After a group of several batches the writer opens the next transaction before any batch arrives, and waits
+    // up to the gather window for one. A long window shows that such a transaction, when nothing comes, writes
+    // nothing, and that closing the log does not wait it out.
+    @Test("a transaction opened ahead of its batches writes nothing when none come, and close does not wait for it")
+    func earlyTransaction() async throws {
+        let dir = TemporaryDirectory()
+        var configuration = LogConfiguration()
+        configuration.gatherWindow = .seconds(3)
+        let log = try LMDBEventLog.open(directory: dir.child("log"), configuration: configuration)
+        let positions = try await withThrowingTaskGroup(of: UInt64.self) { group in
+            for appender in 0..<16 {
+                group.addTask { try await log.append(draft("stream-\(appender)", "\(appender)")).firstPosition }
+            }
+            var all: [UInt64] = []
+            for try await position in group { all.append(position) }
+            return all
+        }
+        #expect(positions.sorted() == Array(1...16))
+        let clock = ContinuousClock()
+        let started = clock.now
+        await log.close()
+        #expect(clock.now - started < .seconds(2))
+        let reopened = try LMDBEventLog.open(directory: dir.child("log"), configuration: .readOnly)
+        #expect(try reopened.head() == 16)
+        let report = try reopened.verify()
+        #expect(report.isSound, "\(String(describing: report.failure))")
+        await reopened.close()
+    }
+
     @Test("an expected version that does not match fails alone and writes nothing")
     func expectedVersion() async throws {
         let dir = TemporaryDirectory()

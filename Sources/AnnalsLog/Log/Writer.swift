@@ -93,7 +93,14 @@ final class Writer: @unchecked Sendable {
     }
 
     private func run() {
+        var openEarly = false
         while true {
+            if openEarly {
+                // Under load the appenders of the last group were resumed a moment ago: open their transaction
+                // now, so that its set-up (and the zeros ahead of the file) is done while they prepare.
+                openEarly = commit([])
+                continue
+            }
             condition.lock()
             while queue.isEmpty && !stopping { condition.wait() }
             if queue.isEmpty {
@@ -110,7 +117,7 @@ final class Writer: @unchecked Sendable {
             // At least one batch, whatever its size, and as many more as fit the commit limit.
             let first = takeLocked(bytesLeft: max(log.configuration.commitBytesMax, queue[0].bytes))
             condition.unlock()
-            commit(first)
+            openEarly = commit(first)
         }
     }
 
@@ -134,28 +141,43 @@ final class Writer: @unchecked Sendable {
     /// What is left for the moment the group is complete is the commit alone. The group closes when it is as large
     /// as the last one, when `gatherWindow` has passed, or at `commitBytesMax`. When the map is full, the transaction
     /// is aborted, the map grows, and the same group is written again, as often as needed.
-    private func commit(_ first: [Batch]) {
+    ///
+    /// `first` may be empty: the transaction is then opened before any batch has arrived, and is aborted if none
+    /// arrives within `gatherWindow`. Returns whether the next transaction should be opened the same way: after a
+    /// group of several batches, when more are surely on their way.
+    private func commit(_ first: [Batch]) -> Bool {
         var group = first
-        var gathering = gatherWindow > .zero && !first.isEmpty
+        var gathering = gatherWindow > .zero
         while true {
             do {
-                let timestamp = max(lastTimestamp, Self.nowMicros())
-                let (results, newChain) = try log.environment.withTransaction(write: true) { txn in
+                let (results, newChain, timestamp) = try log.environment.withTransaction(write: true) { txn in
+                    // Before anything is written in this transaction (see `Preallocator`).
                     if let preallocator {
                         let extent = log.environment.extent
                         preallocator.reserve(usedBytes: extent.usedBytes, limitBytes: extent.mapBytes)
                     }
-                    var pending = PendingGroup(
-                        chain: chain, timestamp: timestamp, expected: max(group.count, lastGroupCount))
-                    try write(group, into: &pending, txn: txn)
+                    // The group's time is taken when its first batch is written, so that it is never earlier than
+                    // a batch's submission by more than the gather window.
+                    var pending: PendingGroup?
+                    func take(_ batches: [Batch]) throws {
+                        if pending == nil {
+                            pending = PendingGroup(
+                                chain: chain, timestamp: max(lastTimestamp, Self.nowMicros()),
+                                expected: max(group.count, lastGroupCount))
+                        }
+                        try write(batches, into: &pending!, txn: txn)
+                    }
+                    if !group.isEmpty { try take(group) }
                     if gathering {
                         gathering = false
                         try gather(after: group) { more in
                             group += more
-                            try write(more, into: &pending, txn: txn)
+                            try take(more)
                         }
                     }
-                    return (pending.results, try finish(pending, txn: txn))
+                    // Throwing aborts the transaction, which has written nothing.
+                    guard let pending else { throw NothingGathered() }
+                    return (pending.results, try finish(pending, txn: txn), pending.timestamp)
                 }
                 lastGroupCount = group.count
                 chain = newChain
@@ -163,7 +185,9 @@ final class Writer: @unchecked Sendable {
                 head.withLock { $0 = newChain.head }
                 for (batch, result) in zip(group, results) { batch.continuation.resume(with: result) }
                 log.publish(head: newChain.head)
-                return
+                return gatherWindow > .zero && group.count > 1
+            } catch is NothingGathered {
+                return false
             } catch let error as LogError where error.code == .mapFull {
                 gathering = false
                 let current = log.environment.mapSize
@@ -175,7 +199,7 @@ final class Writer: @unchecked Sendable {
                         LogError(
                             .mapFull,
                             "the log's map is at its maximum of \(limit) bytes; raise the maximum map size"))
-                    return
+                    return false
                 }
                 let next = min(limit, max(current * 2, current + needed))
                 do {
@@ -183,7 +207,7 @@ final class Writer: @unchecked Sendable {
                     log.logger.info("log map grown", metadata: ["log.map_bytes": "\(next)"])
                 } catch {
                     fail(group, error)
-                    return
+                    return false
                 }
             } catch var error as LogError where error.code == .storage {
                 // LMDB reports a short write as EIO, which is what a full disk usually causes: tell the two apart by
@@ -198,16 +222,19 @@ final class Writer: @unchecked Sendable {
                 }
                 log.logger.error("log commit failed", metadata: ["error": "\(error)"])
                 fail(group, error)
-                return
+                return false
             } catch {
                 // The transaction was aborted, so the log is as it was after the previous commit; the chain state
                 // kept in memory is that one too.
                 log.logger.error("log commit failed", metadata: ["error": "\(error)"])
                 fail(group, error)
-                return
+                return false
             }
         }
     }
+
+    /// Thrown inside a transaction opened ahead of its first batch when no batch came.
+    private struct NothingGathered: Error {}
 
     /// The writer sleeps during a gather until this many batches are queued (or the window ends): waking it for
     /// every single submit costs a futex wake-up each, waking it only for the whole group leaves its writing for
@@ -215,14 +242,13 @@ final class Writer: @unchecked Sendable {
     static let gatherWakeBatches = 16
 
     /// Hands `write` the batches submitted while the group that starts with `group` is open, until the group is
-    /// as large as the last one, `gatherWindow` has passed since now, the log stops, or the commit limit is
-    /// reached.
+    /// as large as the last one, `gatherWindow` has passed since the group's first batches, the log stops, or the
+    /// commit limit is reached. An empty `group` waits as long for its first batches.
     private func gather(after group: [Batch], _ write: ([Batch]) throws -> Void) throws {
         var count = group.count
         var bytes = group.reduce(0) { $0 + $1.bytes }
-        let deadline = Date(
-            timeIntervalSinceNow: Double(gatherWindow.components.attoseconds) / 1e18
-                + Double(gatherWindow.components.seconds))
+        let window = Double(gatherWindow.components.attoseconds) / 1e18 + Double(gatherWindow.components.seconds)
+        var deadline = Date(timeIntervalSinceNow: window)
         while count < lastGroupCount {
             condition.lock()
             wakeAt = min(lastGroupCount - count, Self.gatherWakeBatches)
@@ -239,6 +265,7 @@ final class Writer: @unchecked Sendable {
             if stopping { open = false }
             condition.unlock()
             if !more.isEmpty {
+                if count == 0 { deadline = Date(timeIntervalSinceNow: window) }
                 try write(more)
                 count += more.count
                 bytes += more.reduce(0) { $0 + $1.bytes }
