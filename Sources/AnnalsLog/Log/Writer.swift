@@ -19,6 +19,8 @@ final class Writer: @unchecked Sendable {
         var expectations: [([UInt8], ExpectedVersion)]
         var idempotencyKey: [UInt8]
         var bytes: Int
+        /// When the appender submitted it: a group's gather window runs from its first batch's submission.
+        var submitted: Date
         var continuation: UnsafeContinuation<AppendResult, any Error>
     }
 
@@ -242,35 +244,32 @@ final class Writer: @unchecked Sendable {
     static let gatherWakeBatches = 16
 
     /// Hands `write` the batches submitted while the group that starts with `group` is open, until the group is
-    /// as large as the last one, `gatherWindow` has passed since the group's first batches, the log stops, or the
-    /// commit limit is reached. An empty `group` waits as long for its first batches.
+    /// as large as the last one, `gatherWindow` has passed since the group's first batch was submitted, the log
+    /// stops, or the commit limit is reached. An empty `group` (a transaction opened ahead of its batches) waits as
+    /// long for a first batch. So no batch waits for others longer than the window.
     private func gather(after group: [Batch], _ write: ([Batch]) throws -> Void) throws {
         var count = group.count
         var bytes = group.reduce(0) { $0 + $1.bytes }
         let window = Double(gatherWindow.components.attoseconds) / 1e18 + Double(gatherWindow.components.seconds)
-        var deadline = Date(timeIntervalSinceNow: window)
+        var deadline = (group.first?.submitted ?? Date()).addingTimeInterval(window)
         while count < lastGroupCount {
             condition.lock()
             wakeAt = min(lastGroupCount - count, Self.gatherWakeBatches)
-            var open = true
             while queue.count < wakeAt && !stopping {
-                if !condition.wait(until: deadline) {
-                    open = false
-                    break
-                }
+                if !condition.wait(until: deadline) { break }
             }
             wakeAt = 1
             let more = takeLocked(bytesLeft: log.configuration.commitBytesMax - bytes)
             let full = !queue.isEmpty
-            if stopping { open = false }
+            let stopped = stopping
             condition.unlock()
-            if !more.isEmpty {
-                if count == 0 { deadline = Date(timeIntervalSinceNow: window) }
+            if let first = more.first {
+                if count == 0 { deadline = first.submitted.addingTimeInterval(window) }
                 try write(more)
                 count += more.count
                 bytes += more.reduce(0) { $0 + $1.bytes }
             }
-            if !open || full { return }
+            if stopped || full || Date() >= deadline { return }
         }
     }
 
