@@ -66,7 +66,7 @@ final class Preallocator: @unchecked Sendable {
         free(zeros)
     }
 
-    /// Writes up to `stepBytesMax` zeros at the end of the data file when fewer than `aheadBytes` lie past
+    /// Writes `stepBytesMax` zeros at the end of the data file when fewer than `aheadBytes` lie past
     /// `usedBytes` (the end of LMDB's last page), never past `limitBytes` (the map). Call only on the writer
     /// thread, inside a write transaction, before it writes anything.
     func reserve(usedBytes: Int, limitBytes: Int) {
@@ -77,9 +77,9 @@ final class Preallocator: @unchecked Sendable {
         let size = lseek(descriptor, 0, SEEK_END)
         guard size >= 0 else { return }
         let end = Int(size)
-        // Topped up a whole step at a time once half the lead is used, so that the sync thread syncs a large
-        // piece now and then rather than a commit's worth every time.
-        guard end - usedBytes < aheadBytes / 2 else { return }
+        // Topped up a whole step at a time, so that the sync thread syncs a step now and then rather than a
+        // commit's worth every time: the lead stays between `aheadBytes` and a step more.
+        guard end - usedBytes < aheadBytes else { return }
         let length = min(Self.stepBytesMax, limitBytes - end)
         guard length > 0 else { return }
         var written = 0
