@@ -8,8 +8,10 @@ public struct LogConfiguration: Sendable {
     public var deflateThresholdBytes: Int = 4096
     /// The writer puts at most this many bytes into one transaction; more waits for the next commit.
     public var commitBytesMax: Int = 32 << 20
-    /// How long the writer may wait for the appenders of its last group to submit again before it commits; zero
-    /// commits at once. A fraction of one fsync, it raises the events per commit under load.
+    /// How long the writer waits for another batch while it gathers a group (the appenders of its last group
+    /// submitting again) before it commits, and for the first batch of a transaction it opened ahead of them;
+    /// a group is gathered for at most eight windows. Zero commits at once. A fraction of one fsync, it raises the
+    /// events per commit under load.
     public var gatherWindow: Duration = .microseconds(200)
     /// The writer keeps this many bytes of zeros written ahead of the log's last page in its data file, so that
     /// commits overwrite allocated blocks and their syncs need no metadata update (see `Preallocator`); zero turns

@@ -243,15 +243,23 @@ final class Writer: @unchecked Sendable {
     /// the end. A few batches at a time keeps it writing alongside the appenders.
     static let gatherWakeBatches = 16
 
+    /// A group is gathered for at most this many gather windows after its first batch was submitted.
+    static let gatherLimitWindows = 8.0
+
     /// Hands `write` the batches submitted while the group that starts with `group` is open, until the group is
-    /// as large as the last one, `gatherWindow` has passed since the group's first batch was submitted, the log
-    /// stops, or the commit limit is reached. An empty `group` (a transaction opened ahead of its batches) waits as
-    /// long for a first batch. So no batch waits for others longer than the window.
+    /// as large as the last one, no batch has been submitted for `gatherWindow`, `gatherLimitWindows` windows have
+    /// passed since the group's first batch was submitted, the log stops, or the commit limit is reached. An empty
+    /// `group` (a transaction opened ahead of its batches) waits one window for a first batch.
+    ///
+    /// The window runs from the latest submission rather than the first: 64 appenders resumed together come back
+    /// over 0.1–0.3 ms depending on the machine, and a window counted from the first of them cut the group in
+    /// two on a slow stretch (40 batches per group instead of 64, a third less throughput).
     private func gather(after group: [Batch], _ write: ([Batch]) throws -> Void) throws {
         var count = group.count
         var bytes = group.reduce(0) { $0 + $1.bytes }
         let window = Double(gatherWindow.components.attoseconds) / 1e18 + Double(gatherWindow.components.seconds)
-        var deadline = (group.first?.submitted ?? Date()).addingTimeInterval(window)
+        var limit = (group.first?.submitted ?? Date()).addingTimeInterval(window * Self.gatherLimitWindows)
+        var deadline = min((group.last?.submitted ?? Date()).addingTimeInterval(window), limit)
         while count < lastGroupCount {
             condition.lock()
             wakeAt = min(lastGroupCount - count, Self.gatherWakeBatches)
@@ -263,8 +271,9 @@ final class Writer: @unchecked Sendable {
             let full = !queue.isEmpty
             let stopped = stopping
             condition.unlock()
-            if let first = more.first {
-                if count == 0 { deadline = first.submitted.addingTimeInterval(window) }
+            if let first = more.first, let last = more.last {
+                if count == 0 { limit = first.submitted.addingTimeInterval(window * Self.gatherLimitWindows) }
+                deadline = min(max(deadline, last.submitted.addingTimeInterval(window)), limit)
                 try write(more)
                 count += more.count
                 bytes += more.reduce(0) { $0 + $1.bytes }
