@@ -58,9 +58,9 @@ struct DiskFullTests {
             let report = try log.verify()
             #expect(report.isSound, "\(String(describing: report.failure))")
             #expect(report.records == UInt64(written) + 1)
-            // Writing zeros ahead of the log (see `LogConfiguration.preallocateAheadBytes`) failed too, and pauses for
-            // a second; then it resumes. Past a failed commit the file may hold a group's worth beyond the last
-            // page, but not a step of zeros.
+            // Zeros ahead of the log (see `LogConfiguration.preallocateAheadBytes`) are not written while less than
+            // 32 MiB is free; once space is back they are, after a pause of a second. Past a failed commit the file
+            // may hold a group's worth beyond the last page, but not a step of zeros.
             try await Task.sleep(for: .milliseconds(1100))
             _ = try await log.append(EventDraft(streamId: "fill", type: 1, payload: payload))
             let stats = try log.stats()

@@ -233,7 +233,7 @@ public final class LMDBEventLog: EventLog, @unchecked Sendable {
             writer.submit(
                 Writer.Batch(
                     records: records, expectations: expectations, idempotencyKey: key, bytes: bytes,
-                    submitted: Date(), continuation: continuation))
+                    submitted: ContinuousClock.now, continuation: continuation))
         }
     }
 

@@ -21,16 +21,20 @@ import Logging
 ///   file's new size and blocks are written by that sync and not by the next commit's. Both go through a descriptor
 ///   of the preallocator's own. That matters: Linux reports a failed write-back once per open file description, and
 ///   a sync through LMDB's descriptor could take an error that LMDB's own commit then would not see.
-/// - Failing to write zeros (a full disk, say) is not an error of the append; it only costs the old speed. After a
-///   failure the preallocator rests for `retryDelay` before it tries again.
+/// - Failing to write or sync zeros (a full disk, say) is not an error of the append; it only costs the old speed.
+///   After a failure the preallocator rests for `retryDelay` before it tries again. It also writes nothing while
+///   less than `freeBytesMin` is free on the file system, so as not to take the last space from other writers.
+/// - The cost: every byte of the log is written to the device twice, once as zeros.
 ///
 /// `@unchecked Sendable` is sound because `reserve` runs only on the writer thread, and the state it shares with
-/// the sync thread (`pending`, `stopping`, `running`) is guarded by `condition`.
+/// the sync thread (`pending`, `syncFailed`, `stopping`, `running`) is guarded by `condition`.
 final class Preallocator: @unchecked Sendable {
     /// Zeros written per transaction at most. A quarter MiB (about 60 µs to write here) is written back before the
     /// commit after it syncs; 128 KiB, 512 KiB and 1 MiB steps measured slower commits.
     static let stepBytesMax = 256 << 10
     static let retryDelay: Duration = .seconds(1)
+    /// No zeros are written while less than this is free for unprivileged writers on the log's file system.
+    static let freeBytesMin = 32 << 20
 
     private let descriptor: Int32
     private let aheadBytes: Int
@@ -39,7 +43,9 @@ final class Preallocator: @unchecked Sendable {
     private var resumeAt: ContinuousClock.Instant?
     private let condition = NSCondition()
     private var pending = false
+    private var syncFailed = false
     private var stopping = false
+    private var closed = false
     private var running = true
 
     /// Opens its own descriptor of `dataFile` and starts the sync thread; nil (and a log line) when the file cannot
@@ -62,14 +68,21 @@ final class Preallocator: @unchecked Sendable {
     }
 
     deinit {
-        close(descriptor)
+        if !closed { close(descriptor) }
         free(zeros)
     }
 
     /// Writes `stepBytesMax` zeros at the end of the data file when fewer than `aheadBytes` lie past
-    /// `usedBytes` (the end of LMDB's last page), never past `limitBytes` (the map). Call only on the writer
-    /// thread, inside a write transaction, before it writes anything.
-    func reserve(usedBytes: Int, limitBytes: Int) {
+    /// `usedBytes` (the end of LMDB's last page), never past `limitBytes` (the map), and only while `freeBytes`
+    /// (asked only when a step is due) leaves `freeBytesMin`. Call only on the writer thread, inside a write
+    /// transaction, before it writes anything.
+    func reserve(usedBytes: Int, limitBytes: Int, freeBytes: () -> Int?) {
+        condition.lock()
+        if syncFailed {
+            syncFailed = false
+            resumeAt = ContinuousClock.now + Self.retryDelay
+        }
+        condition.unlock()
         if let resumeAt {
             guard ContinuousClock.now >= resumeAt else { return }
             self.resumeAt = nil
@@ -82,6 +95,10 @@ final class Preallocator: @unchecked Sendable {
         guard end - usedBytes < aheadBytes else { return }
         let length = min(Self.stepBytesMax, limitBytes - end)
         guard length > 0 else { return }
+        if let free = freeBytes(), free < Self.freeBytesMin + length {
+            resumeAt = ContinuousClock.now + Self.retryDelay
+            return
+        }
         var written = 0
         while written < length {
             let count = pwrite(descriptor, zeros, length - written, off_t(end + written))
@@ -116,6 +133,10 @@ final class Preallocator: @unchecked Sendable {
         stopping = true
         condition.signal()
         while running { condition.wait() }
+        if !closed {
+            close(descriptor)
+            closed = true
+        }
         condition.unlock()
     }
 
@@ -126,12 +147,15 @@ final class Preallocator: @unchecked Sendable {
             if stopping { break }
             pending = false
             condition.unlock()
-            if fdatasync(descriptor) != 0 {
+            let failed = fdatasync(descriptor) != 0
+            if failed {
                 // LMDB's own commits sync through their descriptor and see a failed write-back themselves.
                 logger.warning(
-                    "log preallocation: fdatasync failed", metadata: ["error": "\(String(cString: strerror(errno)))"])
+                    "log preallocation paused: fdatasync failed",
+                    metadata: ["error": "\(String(cString: strerror(errno)))"])
             }
             condition.lock()
+            if failed { syncFailed = true }
         }
         running = false
         condition.broadcast()

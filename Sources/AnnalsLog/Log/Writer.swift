@@ -19,8 +19,9 @@ final class Writer: @unchecked Sendable {
         var expectations: [([UInt8], ExpectedVersion)]
         var idempotencyKey: [UInt8]
         var bytes: Int
-        /// When the appender submitted it: a group's gather window runs from its first batch's submission.
-        var submitted: Date
+        /// When the appender submitted it: the gather window runs from the latest submission (see `gather`). A
+        /// monotonic instant, so that a step of the wall clock cannot stretch a wait.
+        var submitted: ContinuousClock.Instant
         var continuation: UnsafeContinuation<AppendResult, any Error>
     }
 
@@ -98,10 +99,16 @@ final class Writer: @unchecked Sendable {
         var openEarly = false
         while true {
             if openEarly {
-                // Under load the appenders of the last group were resumed a moment ago: open their transaction
-                // now, so that its set-up (and the zeros ahead of the file) is done while they prepare.
-                openEarly = commit([])
-                continue
+                condition.lock()
+                let stop = stopping
+                condition.unlock()
+                if !stop {
+                    // Under load the appenders of the last group were resumed a moment ago: open their transaction
+                    // now, so that its set-up (and the zeros ahead of the file) is done while they prepare.
+                    openEarly = commit([])
+                    continue
+                }
+                openEarly = false
             }
             condition.lock()
             while queue.isEmpty && !stopping { condition.wait() }
@@ -156,10 +163,12 @@ final class Writer: @unchecked Sendable {
                     // Before anything is written in this transaction (see `Preallocator`).
                     if let preallocator {
                         let extent = log.environment.extent
-                        preallocator.reserve(usedBytes: extent.usedBytes, limitBytes: extent.mapBytes)
+                        preallocator.reserve(
+                            usedBytes: extent.usedBytes, limitBytes: extent.mapBytes,
+                            freeBytes: { self.log.environment.freeBytes })
                     }
                     // The group's time is taken when its first batch is written, so that it is never earlier than
-                    // a batch's submission by more than the gather window.
+                    // a batch's submission by more than the gather limit (`gatherLimitWindows`).
                     var pending: PendingGroup?
                     func take(_ batches: [Batch]) throws {
                         if pending == nil {
@@ -244,7 +253,7 @@ final class Writer: @unchecked Sendable {
     static let gatherWakeBatches = 16
 
     /// A group is gathered for at most this many gather windows after its first batch was submitted.
-    static let gatherLimitWindows = 8.0
+    static let gatherLimitWindows = 8
 
     /// Hands `write` the batches submitted while the group that starts with `group` is open, until the group is
     /// as large as the last one, no batch has been submitted for `gatherWindow`, `gatherLimitWindows` windows have
@@ -257,14 +266,18 @@ final class Writer: @unchecked Sendable {
     private func gather(after group: [Batch], _ write: ([Batch]) throws -> Void) throws {
         var count = group.count
         var bytes = group.reduce(0) { $0 + $1.bytes }
-        let window = Double(gatherWindow.components.attoseconds) / 1e18 + Double(gatherWindow.components.seconds)
-        var limit = (group.first?.submitted ?? Date()).addingTimeInterval(window * Self.gatherLimitWindows)
-        var deadline = min((group.last?.submitted ?? Date()).addingTimeInterval(window), limit)
+        let window = gatherWindow
+        let now = ContinuousClock.now
+        var limit = (group.first?.submitted ?? now) + window * Self.gatherLimitWindows
+        var deadline = min((group.last?.submitted ?? now) + window, limit)
         while count < lastGroupCount {
             condition.lock()
             wakeAt = min(lastGroupCount - count, Self.gatherWakeBatches)
             while queue.count < wakeAt && !stopping {
-                if !condition.wait(until: deadline) { break }
+                // NSCondition waits for a wall-clock date: it is made from the time left just before each wait.
+                let left = ContinuousClock.now.duration(to: deadline)
+                let seconds = Double(left.components.seconds) + Double(left.components.attoseconds) / 1e18
+                if left <= .zero || !condition.wait(until: Date(timeIntervalSinceNow: seconds)) { break }
             }
             wakeAt = 1
             let more = takeLocked(bytesLeft: log.configuration.commitBytesMax - bytes)
@@ -272,13 +285,13 @@ final class Writer: @unchecked Sendable {
             let stopped = stopping
             condition.unlock()
             if let first = more.first, let last = more.last {
-                if count == 0 { limit = first.submitted.addingTimeInterval(window * Self.gatherLimitWindows) }
-                deadline = min(max(deadline, last.submitted.addingTimeInterval(window)), limit)
+                if count == 0 { limit = first.submitted + window * Self.gatherLimitWindows }
+                deadline = min(max(deadline, last.submitted + window), limit)
                 try write(more)
                 count += more.count
                 bytes += more.reduce(0) { $0 + $1.bytes }
             }
-            if stopped || full || Date() >= deadline { return }
+            if stopped || full || ContinuousClock.now >= deadline { return }
         }
     }
 
