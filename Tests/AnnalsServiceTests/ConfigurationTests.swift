@@ -1,4 +1,5 @@
 import AnnalsExtract
+import AnnalsLog
 import AnnalsService
 import AnnalsTesting
 import Foundation
@@ -137,6 +138,20 @@ struct ExtractionLimitSettingsTests {
         #expect(configuration.extraction.compressionRatioMax == 50)
         #expect(throws: ConfigurationError.self) {
             try ServiceConfiguration.load(file: nil, environment: [:], flags: ["compression-ratio-max": "1"])
+        }
+    }
+}
+
+@Suite("Log settings")
+struct LogSettingsTests {
+    @Test("log-preallocate-bytes defaults to the log's own default, takes 0 to turn it off, and refuses negatives")
+    func preallocation() throws {
+        #expect(ServiceConfiguration().logPreallocateBytes == LogConfiguration().preallocateAheadBytes)
+        let off = try ServiceConfiguration.load(
+            file: nil, environment: ["ANNALS_LOG_PREALLOCATE_BYTES": "0"], flags: [:])
+        #expect(off.logPreallocateBytes == 0)
+        #expect(throws: ConfigurationError.self) {
+            try ServiceConfiguration.load(file: nil, environment: [:], flags: ["log-preallocate-bytes": "-1"])
         }
     }
 }

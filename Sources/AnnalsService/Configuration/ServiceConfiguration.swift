@@ -37,6 +37,9 @@ public struct ServiceConfiguration: Sendable, Equatable {
     public var checkpointInterval: Duration = .seconds(300)
     /// Checkpoints kept on disk.
     public var checkpointsKept: Int = 3
+    /// Zeros the log's writer keeps written past the end of its data file, so that commits overwrite allocated
+    /// blocks (`LogConfiguration.preallocateAheadBytes`); 0 turns it off, for copy-on-write file systems.
+    public var logPreallocateBytes: Int = 16 << 20
     /// Uploads waiting for processing beyond which new uploads are refused with 503.
     public var queueDepthMax: Int = 100_000
     /// Results a search may ask for.
@@ -95,6 +98,7 @@ public struct ServiceConfiguration: Sendable, Equatable {
         "embedder-url", "embedder-model", "embedder-api-key-variable", "embedder-batch-size",
         "embedder-timeout-seconds", "embedder-retries",
         "processing-time-max-seconds", "extracted-text-bytes-max", "decompressed-bytes-max", "compression-ratio-max",
+        "log-preallocate-bytes",
     ]
 
     /// Sets the setting `name` from its text form.
@@ -156,6 +160,7 @@ public struct ServiceConfiguration: Sendable, Equatable {
         case "extracted-text-bytes-max": extractedTextBytesMax = try integer(1...(1 << 40))
         case "decompressed-bytes-max": decompressedBytesMax = try integer(1...(1 << 40))
         case "compression-ratio-max": compressionRatioMax = try integer(2...1_000_000)
+        case "log-preallocate-bytes": logPreallocateBytes = try integer(0...(1 << 30))
         default:
             throw ConfigurationError(
                 "\(source): unknown setting '\(name)'; known settings: \(Self.settingNames.joined(separator: ", "))")

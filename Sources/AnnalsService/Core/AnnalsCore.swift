@@ -85,7 +85,9 @@ public final class AnnalsCore: @unchecked Sendable {
             throw ServiceError(.unavailable, "another annals process is using \(data) (\(lockPath) is locked)")
         }
         do {
-            let log = try LMDBEventLog.open(directory: data + "/log", logger: logger)
+            var logConfiguration = LogConfiguration()
+            logConfiguration.preallocateAheadBytes = configuration.logPreallocateBytes
+            let log = try LMDBEventLog.open(directory: data + "/log", configuration: logConfiguration, logger: logger)
             let blobs = try BlobStore(root: data + "/blobs")
             blobs.removeTemporaryFiles()
             // Vectors live in unlinked files next to the blobs: their pages are the kernel's to write back and
