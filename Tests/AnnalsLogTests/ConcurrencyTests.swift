@@ -3,6 +3,27 @@ import AnnalsTesting
 import Foundation
 import Testing
 
+/// Appends `payloads[k]` one by one to stream `stream-k`, one concurrent appender per k; returns each payload with
+/// its position.
+func appendConcurrently(_ log: LMDBEventLog, _ payloads: [[[UInt8]]]) async throws -> [(UInt64, [UInt8])] {
+    try await withThrowingTaskGroup(of: [(UInt64, [UInt8])].self) { group in
+        for (appender, mine) in payloads.enumerated() {
+            group.addTask {
+                var written: [(UInt64, [UInt8])] = []
+                for payload in mine {
+                    let result = try await log.append(
+                        EventDraft(streamId: "stream-\(appender)", type: 1, payload: payload))
+                    written.append((result.firstPosition, payload))
+                }
+                return written
+            }
+        }
+        var all: [(UInt64, [UInt8])] = []
+        for try await written in group { all += written }
+        return all
+    }
+}
+
 @Suite("Group commit, expected versions and idempotency")
 struct ConcurrencyTests {
     @Test("64 concurrent appenders leave no gap and a sound chain")
@@ -47,22 +68,7 @@ struct ConcurrencyTests {
         configuration.gatherWindow = .milliseconds(5)
         let log = try LMDBEventLog.open(directory: dir.child("log"), configuration: configuration)
         let payloads = (0..<32).map { _ in (0..<12).map { _ in randomBytes(16 << 10) } }
-        let written = try await withThrowingTaskGroup(of: [(UInt64, [UInt8])].self) { group in
-            for appender in 0..<32 {
-                group.addTask {
-                    var mine: [(UInt64, [UInt8])] = []
-                    for payload in payloads[appender] {
-                        let result = try await log.append(
-                            EventDraft(streamId: "stream-\(appender)", type: 1, payload: payload))
-                        mine.append((result.firstPosition, payload))
-                    }
-                    return mine
-                }
-            }
-            var all: [(UInt64, [UInt8])] = []
-            for try await mine in group { all += mine }
-            return all
-        }
+        let written = try await appendConcurrently(log, payloads)
         #expect(written.map(\.0).sorted() == Array(1...384))
         #expect(try log.stats().mapSizeBytes > 1 << 20)
         for (position, payload) in written {

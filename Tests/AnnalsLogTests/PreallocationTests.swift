@@ -51,22 +51,7 @@ struct PreallocationTests {
         configuration.preallocateAheadBytes = 64 << 10
         let log = try LMDBEventLog.open(directory: path, configuration: configuration)
         let payloads = (0..<16).map { _ in (0..<24).map { _ in randomBytes(Int.random(in: 1000...40000)) } }
-        let written = try await withThrowingTaskGroup(of: [(UInt64, [UInt8])].self) { group in
-            for appender in 0..<16 {
-                group.addTask {
-                    var mine: [(UInt64, [UInt8])] = []
-                    for payload in payloads[appender] {
-                        let result = try await log.append(
-                            EventDraft(streamId: "stream-\(appender)", type: 1, payload: payload))
-                        mine.append((result.firstPosition, payload))
-                    }
-                    return mine
-                }
-            }
-            var all: [(UInt64, [UInt8])] = []
-            for try await mine in group { all += mine }
-            return all
-        }
+        let written = try await appendConcurrently(log, payloads)
         #expect(written.map(\.0).sorted() == Array(1...384))
         let stats = try log.stats()
         #expect(stats.mapSizeBytes > 1 << 20)
