@@ -45,7 +45,6 @@ final class Preallocator: @unchecked Sendable {
     private var pending = false
     private var syncFailed = false
     private var stopping = false
-    private var closed = false
     private var running = true
 
     /// Opens its own descriptor of `dataFile` and starts the sync thread; nil (and a log line) when the file cannot
@@ -68,7 +67,6 @@ final class Preallocator: @unchecked Sendable {
     }
 
     deinit {
-        if !closed { close(descriptor) }
         free(zeros)
     }
 
@@ -127,16 +125,13 @@ final class Preallocator: @unchecked Sendable {
         }
     }
 
-    /// Ends the sync thread once its current sync is done. Call after the writer's last transaction.
+    /// Ends the sync thread once its current sync is done, and with it the descriptor. Call after the writer's
+    /// last transaction.
     func stop() {
         condition.lock()
         stopping = true
         condition.signal()
         while running { condition.wait() }
-        if !closed {
-            close(descriptor)
-            closed = true
-        }
         condition.unlock()
     }
 
@@ -157,6 +152,8 @@ final class Preallocator: @unchecked Sendable {
             condition.lock()
             if failed { syncFailed = true }
         }
+        // The thread ends once, after the writer's last transaction (see `stop`): the descriptor's last user.
+        close(descriptor)
         running = false
         condition.broadcast()
         condition.unlock()
