@@ -109,6 +109,45 @@ struct ConcurrencyTests {
         await reopened.close()
     }
 
+    // Batches that come one by one, 20 ms apart, after groups of about 16 and with a 2 s window, commit in small
+    // groups as they come: the writer does not hold them for a group as large as the last one.
+    @Test("batches that trickle in commit as they come, without waiting for a group as large as the last")
+    func trickle() async throws {
+        let dir = TemporaryDirectory()
+        var configuration = LogConfiguration()
+        configuration.gatherWindow = .seconds(2)
+        let log = try LMDBEventLog.open(directory: dir.child("log"), configuration: configuration)
+        // Bursts of 16 until the last group holds at least 8 of them (a group's records share its timestamp): the
+        // trickle below is then fewer batches than the last group, and the writer knows how long a commit takes.
+        var before: UInt64 = 0
+        var lastGroup = 0
+        for burst in 0..<5 where lastGroup < 8 {
+            _ = try await appendConcurrently(log, (0..<16).map { [Array("burst \(burst), \($0)".utf8)] })
+            before = try log.head()
+            let burstRecords = try log.read(from: before - 15, limit: 16)
+            lastGroup = burstRecords.filter { $0.timestamp == burstRecords.last?.timestamp }.count
+        }
+        try #require(lastGroup >= 8)
+        let clock = ContinuousClock()
+        let started = clock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<8 {
+                group.addTask {
+                    try await Task.sleep(for: .milliseconds(20 * index))
+                    _ = try await log.append(draft("trickle-\(index)", "\(index)"))
+                }
+            }
+            try await group.waitForAll()
+        }
+        let took = clock.now - started
+        let records = try log.read(from: before + 1, limit: 100)
+        #expect(records.count == 8)
+        // A group's records share its timestamp.
+        #expect(Set(records.map(\.timestamp)).count >= 2, "the eight batches were held for one group")
+        #expect(took < .seconds(1.5), "the batches waited for the 2 s window")
+        await log.close()
+    }
+
     @Test("an expected version that does not match fails alone and writes nothing")
     func expectedVersion() async throws {
         let dir = TemporaryDirectory()
