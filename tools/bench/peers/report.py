@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """JSON plumbing and the table for `tools/bench/log-peers`.
 
-  report.py annotate --client TEXT [--half-rate FILE]   JSON line on stdin -> JSON line on stdout,
-                                                        with the client and the half-rate run folded in
+  report.py annotate --client TEXT [--half-rate FILE --target N] [--goal-rate FILE --goal N]
+                                                        JSON line on stdin -> JSON line on stdout, with the
+                                                        client and the open-loop runs folded in
   report.py get KEY                                     print one top-level field of the JSON on stdin
   report.py table --header TEXT FILE                    the side-by-side table of FILE's JSON lines
 
@@ -36,6 +37,14 @@ def annotate(args):
             "target_events_per_second": args.target,
             "events_per_second": half["events_per_second"],
             "latency_ms": half["latency_ms"],
+        }
+    if args.goal_rate:
+        with open(args.goal_rate) as f:
+            goal = read_one(f)
+        result["goal_rate"] = {
+            "target_events_per_second": args.goal,
+            "events_per_second": goal["events_per_second"],
+            "latency_ms": goal["latency_ms"],
         }
     print(json.dumps(result))
 
@@ -111,6 +120,15 @@ def table(args):
         if half and overloaded(half):
             print(f"* {r['system']} reached only {half['events_per_second']:,.0f} of the "
                   f"{half['target_events_per_second']:,} events/s asked at half rate: it was overloaded")
+    for r in rows:
+        goal = r.get("goal_rate")
+        if goal:
+            lat = goal["latency_ms"]
+            print(f"{r['system']} in an open loop at {goal['target_events_per_second']:,} events/s (the goal's half "
+                  f"rate): p50 {fmt(lat.get('p50'), 2)} ms, p99 {fmt(lat.get('p99'), 2)} ms, "
+                  f"p99.9 {fmt(lat.get('p999'), 2)} ms"
+                  + (f"; it reached only {goal['events_per_second']:,.0f} events/s, overloaded"
+                     if overloaded(goal) else ""))
 
 
 def main():
@@ -120,6 +138,8 @@ def main():
     a.add_argument("--client", required=True)
     a.add_argument("--half-rate")
     a.add_argument("--target", type=int)
+    a.add_argument("--goal-rate")
+    a.add_argument("--goal", type=int)
     g = sub.add_parser("get")
     g.add_argument("key")
     t = sub.add_parser("table")
