@@ -44,6 +44,34 @@ final class Writer: @unchecked Sendable {
     /// How long commits take, from the end of a group's writing to durable: a moving average, nil before the first.
     /// Only the writer thread reads or writes it.
     private var commitTime: Duration?
+    /// Whether the last group that had batches was closed because they trickled in (see `trickling`). Only the
+    /// writer thread reads or writes it.
+    private var trickled = false
+    /// While the writer sleeps in a gather: what `submit` needs to tell that the group's batches trickle in (see
+    /// `trickling`), so that it wakes the writer then and only then. Guarded by `condition`, as is `paceWoke`.
+    private var paceCheck: PaceCheck?
+    private var paceWoke = false
+
+    private struct PaceCheck {
+        /// When the group's first batch was submitted, if the writer has taken one.
+        var since: ContinuousClock.Instant?
+        /// Batches the writer has taken into the group.
+        var taken: Int
+        /// The fewest batches whose pace is judged.
+        var judgeFrom: Int
+        /// The commit time divided by `tricklePaceBatches`: batches further apart than this, on average, trickle.
+        var spacingMax: Duration
+        /// How long the group must have been coming before its pace is judged.
+        var elapsedMin: Duration
+
+        /// Whether the group's batches, with those in `queue`, trickle in as of `now`.
+        func trickles(_ queue: [Batch], at now: ContinuousClock.Instant) -> Bool {
+            let count = taken + queue.count
+            guard count >= judgeFrom, let first = since ?? queue.first?.submitted else { return false }
+            let elapsed = first.duration(to: now)
+            return elapsed >= elapsedMin && elapsed / count > spacingMax
+        }
+    }
     /// Zeros ahead of the data file's end; nil when turned off.
     private let preallocator: Preallocator?
 
@@ -74,9 +102,13 @@ final class Writer: @unchecked Sendable {
             return
         }
         queue.append(batch)
-        // Wake the writer only when it has something new to decide on (see `wakeAt`). Signalling on every submit
-        // cost a futex wake-up per appender and showed as task switching in profiles.
+        // Wake the writer only when it has something new to decide on (see `wakeAt`), or when its group's batches
+        // trickle in (see `paceCheck`). Signalling on every submit cost a futex wake-up per appender and showed as
+        // task switching in profiles.
         if queue.count >= wakeAt {
+            condition.signal()
+        } else if let paceCheck, !paceWoke, paceCheck.trickles(queue, at: batch.submitted) {
+            paceWoke = true
             condition.signal()
         }
         condition.unlock()
@@ -255,9 +287,10 @@ final class Writer: @unchecked Sendable {
     /// Thrown inside a transaction opened ahead of its first batch when no batch came.
     private struct NothingGathered: Error {}
 
-    /// The writer sleeps during a gather until this many batches are queued (or the window ends): waking it for
-    /// every single submit costs a futex wake-up each, waking it only for the whole group leaves its writing for
-    /// the end. A few batches at a time keeps it writing alongside the appenders.
+    /// The writer sleeps during a gather until this many batches are queued (or the window ends; the first time,
+    /// until `trickleCountMin` are, to judge their pace): waking it for every single submit costs a futex wake-up
+    /// each, waking it only for the whole group leaves its writing for the end. A few batches at a time keeps it
+    /// writing alongside the appenders.
     static let gatherWakeBatches = 16
 
     /// A group is gathered for at most this many gather windows after its first batch was submitted.
@@ -280,25 +313,41 @@ final class Writer: @unchecked Sendable {
         var limit = (group.first?.submitted ?? now) + window * Self.gatherLimitWindows
         var deadline = min((group.last?.submitted ?? now) + window, limit)
         var firstSubmitted = group.first?.submitted
+        // After a group that trickled in, the pace is judged from the first batch on: the batches still come one
+        // by one, and a last few must not wait out the window for company.
+        let judgeFrom = trickled ? 1 : Self.trickleCountMin
+        if count > 0 { trickled = false }
         while count < lastGroupCount {
-            if let firstSubmitted, trickling(count: count, since: firstSubmitted) { return }
-            // Woken when the group is as large as the last, at the window's end, and when the batches so far would
-            // count as trickling; the first of them is woken for as soon as there are enough to judge the pace by.
+            if let firstSubmitted, count >= judgeFrom,
+                trickling(count: count, since: firstSubmitted, settled: judgeFrom == 1)
+            {
+                trickled = true
+                return
+            }
+            // Woken when the group is as large as the last, at the window's end, when a submit finds that the batches
+            // trickle in, and when those taken would count as trickling if no other came. After a group that trickled
+            // in, the first batch wakes it too: alone, it cannot show a pace to `submit`.
             var wakeBy = deadline
-            if let firstSubmitted, let commitTime, count >= Self.trickleCountMin {
-                wakeBy = min(wakeBy, firstSubmitted + commitTime * count / Self.tricklePaceBatches)
+            if let firstSubmitted, let commitTime, count >= judgeFrom {
+                let paced = commitTime * count / Self.tricklePaceBatches
+                wakeBy = min(wakeBy, firstSubmitted + (judgeFrom == 1 ? paced : max(paced, commitTime / 2)))
             }
             condition.lock()
-            wakeAt = min(
-                lastGroupCount - count,
-                count < Self.trickleCountMin ? Self.trickleCountMin - count : Self.gatherWakeBatches)
-            while queue.count < wakeAt && !stopping {
+            wakeAt = min(lastGroupCount - count, count == 0 && judgeFrom == 1 ? 1 : Self.gatherWakeBatches)
+            paceCheck = commitTime.map {
+                PaceCheck(
+                    since: firstSubmitted, taken: count, judgeFrom: judgeFrom,
+                    spacingMax: $0 / Self.tricklePaceBatches, elapsedMin: judgeFrom == 1 ? .zero : $0 / 2)
+            }
+            while queue.count < wakeAt && !stopping && !paceWoke {
                 // NSCondition waits for a wall-clock date: it is made from the time left just before each wait.
                 let left = ContinuousClock.now.duration(to: wakeBy)
                 let seconds = Double(left.components.seconds) + Double(left.components.attoseconds) / 1e18
                 if left <= .zero || !condition.wait(until: Date(timeIntervalSinceNow: seconds)) { break }
             }
             wakeAt = 1
+            paceCheck = nil
+            paceWoke = false
             let more = takeLocked(bytesLeft: log.configuration.commitBytesMax - bytes)
             let full = !queue.isEmpty
             let stopped = stopping
@@ -309,6 +358,7 @@ final class Writer: @unchecked Sendable {
                     firstSubmitted = first.submitted
                 }
                 deadline = min(max(deadline, last.submitted + window), limit)
+                trickled = false
                 try write(more)
                 count += more.count
                 bytes += more.reduce(0) { $0 + $1.bytes }
@@ -319,6 +369,7 @@ final class Writer: @unchecked Sendable {
 
     /// See `trickling`.
     static let tricklePaceBatches = 32
+    /// The batches a group needs before their pace is judged, unless the group before it trickled in (then one).
     static let trickleCountMin = 4
 
     /// Whether the `count` batches of a group, the first submitted at `since`, came so slowly that
@@ -327,12 +378,17 @@ final class Writer: @unchecked Sendable {
     ///
     /// Under a closed loop the appenders of the last group come back a few microseconds apart, and the group waits
     /// for all of them: that is where the throughput comes from. At a steady rate below what the log can take they
-    /// come tens of microseconds apart, and waiting for as many as last time only added latency (groups of about 40
-    /// and a median of 1.2 ms at 48,000 events/s from 64 appenders, where committing what has come gives groups of
-    /// about 22 and 0.8–1.0 ms). A backlog still commits at once: the writer takes every batch queued.
-    private func trickling(count: Int, since: ContinuousClock.Instant) -> Bool {
-        guard count >= Self.trickleCountMin, let commitTime else { return false }
-        return since.duration(to: ContinuousClock.now) / count * Self.tricklePaceBatches > commitTime
+    /// come tens of microseconds apart, and waiting for as many as last time only added latency: at 48,000 events/s
+    /// from 64 appenders, groups of about 40 and a median of 1.07 ms, against groups of 22–27 and 0.63–0.88 ms when
+    /// they close once the pace shows. A backlog still commits at once: the writer takes every batch queued.
+    ///
+    /// The pace is judged up to now, not up to the last submission, so that a timed wake with nothing new can end
+    /// the group. A writer that wakes late cannot make a burst look slow: the batches that came meanwhile are
+    /// taken, and counted, first.
+    private func trickling(count: Int, since: ContinuousClock.Instant, settled: Bool) -> Bool {
+        guard count > 0, let commitTime else { return false }
+        let elapsed = since.duration(to: ContinuousClock.now)
+        return (settled || elapsed >= commitTime / 2) && elapsed / count * Self.tricklePaceBatches > commitTime
     }
 
     private func fail(_ group: [Batch], _ error: any Error) {
