@@ -35,9 +35,11 @@ final class Writer: @unchecked Sendable {
     private var chain: LMDBEventLog.ChainState
     private var lastTimestamp: Int64 = 0
     private let head: Mutex<UInt64>
-    /// Batches in the last group; the writer waits for about as many before the next commit.
+    /// Batches in the last group; the writer waits for about as many before the next commit, unless they trickle in
+    /// (see `trickling`).
     private var lastGroupCount = 0
-    /// How many queued batches make `submit` wake the writer: one while it idles, a few while it gathers.
+    /// How many queued batches make `submit` wake the writer: one while it idles, a few while it gathers (one, at a
+    /// gather's start after a group that trickled in).
     /// Guarded by `condition`.
     private var wakeAt = 1
     private let gatherWindow: Duration
@@ -183,8 +185,9 @@ final class Writer: @unchecked Sendable {
     /// Gathering overlaps with writing: the transaction is open while the appenders of the last group, resumed a
     /// moment ago, submit again, and each batch is written (encoded into its page, hashed, indexed) as it arrives.
     /// What is left for the moment the group is complete is the commit alone. The group closes when it is as large
-    /// as the last one, when `gatherWindow` has passed, or at `commitBytesMax`. When the map is full, the transaction
-    /// is aborted, the map grows, and the same group is written again, as often as needed.
+    /// as the last one, when its batches trickle in (see `trickling`), when `gatherWindow` has passed, at the gather
+    /// limit, or at `commitBytesMax` (see `gather`). When the map is full, the transaction is aborted, the map grows,
+    /// and the same group is written again, as often as needed.
     ///
     /// `first` may be empty: the transaction is then opened before any batch has arrived, and is aborted if none
     /// arrives within `gatherWindow`. Returns whether the next transaction should be opened the same way: after a
@@ -192,7 +195,7 @@ final class Writer: @unchecked Sendable {
     private func commit(_ first: [Batch]) -> Bool {
         var group = first
         var gathering = gatherWindow > .zero
-        var written = ContinuousClock.now
+        var written: ContinuousClock.Instant?
         while true {
             do {
                 let (results, newChain, timestamp) = try log.environment.withTransaction(write: true) { txn in
@@ -228,8 +231,10 @@ final class Writer: @unchecked Sendable {
                     written = ContinuousClock.now
                     return (pending.results, newChain, pending.timestamp)
                 }
-                let took = written.duration(to: ContinuousClock.now)
-                commitTime = commitTime.map { $0 * 0.875 + took * 0.125 } ?? took
+                if let written {
+                    let took = written.duration(to: ContinuousClock.now)
+                    commitTime = commitTime.map { $0 * 0.875 + took * 0.125 } ?? took
+                }
                 lastGroupCount = group.count
                 chain = newChain
                 lastTimestamp = timestamp
@@ -287,10 +292,10 @@ final class Writer: @unchecked Sendable {
     /// Thrown inside a transaction opened ahead of its first batch when no batch came.
     private struct NothingGathered: Error {}
 
-    /// The writer sleeps during a gather until this many batches are queued (or the window ends; the first time,
-    /// until `trickleCountMin` are, to judge their pace): waking it for every single submit costs a futex wake-up
-    /// each, waking it only for the whole group leaves its writing for the end. A few batches at a time keeps it
-    /// writing alongside the appenders.
+    /// The writer sleeps during a gather until this many batches are queued (or the window ends, or `submit` finds
+    /// that they trickle in; after a group that trickled in, the first batch wakes it): waking it for every single
+    /// submit costs a futex wake-up each, waking it only for the whole group leaves its writing for the end. A few
+    /// batches at a time keeps it writing alongside the appenders.
     static let gatherWakeBatches = 16
 
     /// A group is gathered for at most this many gather windows after its first batch was submitted.
@@ -324,17 +329,20 @@ final class Writer: @unchecked Sendable {
                 trickled = true
                 return
             }
-            // Woken when the group is as large as the last, at the window's end, when a submit finds that the batches
-            // trickle in, and when those taken would count as trickling if no other came. After a group that trickled
-            // in, the first batch wakes it too: alone, it cannot show a pace to `submit`.
+            // Woken every `gatherWakeBatches` batches (or when the group is as large as the last), at the window's end,
+            // at a stop, when a submit finds that the batches trickle in, and when those taken would count as
+            // trickling if no other came. After a group that trickled in, the first batch wakes it too: alone, it
+            // cannot show a pace to `submit`. (Batches queued but fewer than `judgeFrom` are judged only as more
+            // come: if none does, they wait for the window, 200 µs by default.)
+            let base = trickleBase
             var wakeBy = deadline
-            if let firstSubmitted, let commitTime, count >= judgeFrom {
-                let paced = commitTime * count / Self.tricklePaceBatches
-                wakeBy = min(wakeBy, firstSubmitted + (judgeFrom == 1 ? paced : max(paced, commitTime / 2)))
+            if let firstSubmitted, let base, count >= judgeFrom {
+                let paced = base * count / Self.tricklePaceBatches
+                wakeBy = min(wakeBy, firstSubmitted + (judgeFrom == 1 ? paced : max(paced, base / 2)))
             }
             condition.lock()
             wakeAt = min(lastGroupCount - count, count == 0 && judgeFrom == 1 ? 1 : Self.gatherWakeBatches)
-            paceCheck = commitTime.map {
+            paceCheck = base.map {
                 PaceCheck(
                     since: firstSubmitted, taken: count, judgeFrom: judgeFrom,
                     spacingMax: $0 / Self.tricklePaceBatches, elapsedMin: judgeFrom == 1 ? .zero : $0 / 2)
@@ -373,23 +381,35 @@ final class Writer: @unchecked Sendable {
     static let trickleCountMin = 4
 
     /// Whether the `count` batches of a group, the first submitted at `since`, came so slowly that
-    /// `tricklePaceBatches` of them at that pace would take longer than a commit: the group then commits without
-    /// waiting to be as large as the last one.
+    /// `tricklePaceBatches` of them at that pace would take longer than a commit (`trickleBase`): the group then
+    /// commits without waiting to be as large as the last one. Unless `settled` (after a group that trickled in),
+    /// only once the group has been coming for half a commit time: a closed loop's refill held up for a moment by
+    /// the machine looks slow at first.
     ///
     /// Under a closed loop the appenders of the last group come back a few microseconds apart, and the group waits
     /// for all of them: that is where the throughput comes from. At a steady rate below what the log can take they
     /// come tens of microseconds apart, and waiting for as many as last time only added latency: at 48,000 events/s
-    /// from 64 appenders, groups of about 40 and a median of 1.07 ms, against groups of 22–27 and 0.63–0.88 ms when
-    /// they close once the pace shows. A backlog still commits at once: the writer takes every batch queued.
+    /// from 64 appenders, groups of about 40 and a median of 1.21 ms, against groups of 19–25 and 0.87 ms when they
+    /// close once the pace shows. A backlog still commits at once: the writer takes every batch queued.
     ///
     /// The pace is judged up to now, not up to the last submission, so that a timed wake with nothing new can end
-    /// the group. A writer that wakes late cannot make a burst look slow: the batches that came meanwhile are
-    /// taken, and counted, first.
+    /// the group. A writer that wakes late does not make a burst look slow when judging four batches or more: the
+    /// batches that came meanwhile are taken, and counted, first. A single batch after a trickle may close alone
+    /// that way, which costs one more commit, not a wait.
     private func trickling(count: Int, since: ContinuousClock.Instant, settled: Bool) -> Bool {
-        guard count > 0, let commitTime else { return false }
+        guard count > 0, let base = trickleBase else { return false }
         let elapsed = since.duration(to: ContinuousClock.now)
-        return (settled || elapsed >= commitTime / 2) && elapsed / count * Self.tricklePaceBatches > commitTime
+        return (settled || elapsed >= base / 2) && elapsed / count * Self.tricklePaceBatches > base
     }
+
+    /// The commit time the trickle rule measures pace against: the moving average of commits, but never less than
+    /// `trickleBaseMin`. On a disk that commits in tens of microseconds, a closed loop's own refill (64 batches over
+    /// 0.1–0.3 ms) would otherwise look like a trickle and be cut into groups of a few batches, each paying a
+    /// commit's CPU. Nil before the first commit.
+    private var trickleBase: Duration? { commitTime.map { max($0, Self.trickleBaseMin) } }
+
+    /// See `trickleBase`: batches 6 µs or less apart on average never count as trickling.
+    static let trickleBaseMin: Duration = .microseconds(200)
 
     private func fail(_ group: [Batch], _ error: any Error) {
         for batch in group { batch.continuation.resume(throwing: error) }
