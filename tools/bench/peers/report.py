@@ -30,22 +30,15 @@ def read_one(stream):
 def annotate(args):
     result = read_one(sys.stdin)
     result["client"] = args.client
-    if args.half_rate:
-        with open(args.half_rate) as f:
-            half = read_one(f)
-        result["half_rate"] = {
-            "target_events_per_second": args.target,
-            "events_per_second": half["events_per_second"],
-            "latency_ms": half["latency_ms"],
-        }
-    if args.goal_rate:
-        with open(args.goal_rate) as f:
-            goal = read_one(f)
-        result["goal_rate"] = {
-            "target_events_per_second": args.goal,
-            "events_per_second": goal["events_per_second"],
-            "latency_ms": goal["latency_ms"],
-        }
+    for key, path, target in (("half_rate", args.half_rate, args.target), ("goal_rate", args.goal_rate, args.goal)):
+        if path:
+            with open(path) as f:
+                run = read_one(f)
+            result[key] = {
+                "target_events_per_second": target,
+                "events_per_second": run["events_per_second"],
+                "latency_ms": run["latency_ms"],
+            }
     print(json.dumps(result))
 
 
