@@ -10,8 +10,9 @@ public struct LogConfiguration: Sendable {
     public var commitBytesMax: Int = 32 << 20
     /// How long the writer waits for another batch while it gathers a group (the appenders of its last group
     /// submitting again) before it commits, and for the first batch of a transaction it opened ahead of them;
-    /// a group is gathered for at most eight windows. Zero commits at once. A fraction of one fsync, it raises the
-    /// events per commit under load.
+    /// a group is gathered for at most eight windows, and no longer once its batches come too slowly to be worth
+    /// waiting for (see `Writer.trickling`). Zero commits at once. A fraction of one fsync, it raises the events per
+    /// commit under load.
     public var gatherWindow: Duration = .microseconds(200)
     /// The writer keeps this many bytes of zeros written ahead of the log's last page in its data file, so that
     /// commits overwrite allocated blocks and their syncs need no metadata update (see `Preallocator`); zero turns
