@@ -61,17 +61,16 @@ final class Writer: @unchecked Sendable {
         var taken: Int
         /// The fewest batches whose pace is judged.
         var judgeFrom: Int
-        /// The commit time divided by `tricklePaceBatches`: batches further apart than this, on average, trickle.
-        var spacingMax: Duration
-        /// How long the group must have been coming before its pace is judged.
-        var elapsedMin: Duration
+        /// The commit time the pace is measured against (`trickleBase`).
+        var base: Duration
+        /// Whether the group follows one that trickled in (see `Writer.trickles`).
+        var settled: Bool
 
         /// Whether the group's batches, with those in `queue`, trickle in as of `now`.
         func trickles(_ queue: [Batch], at now: ContinuousClock.Instant) -> Bool {
             let count = taken + queue.count
             guard count >= judgeFrom, let first = since ?? queue.first?.submitted else { return false }
-            let elapsed = first.duration(to: now)
-            return elapsed >= elapsedMin && elapsed / count > spacingMax
+            return Writer.trickles(count: count, elapsed: first.duration(to: now), base: base, settled: settled)
         }
     }
     /// Zeros ahead of the data file's end; nil when turned off.
@@ -320,11 +319,12 @@ final class Writer: @unchecked Sendable {
         var firstSubmitted = group.first?.submitted
         // After a group that trickled in, the pace is judged from the first batch on: the batches still come one
         // by one, and a last few must not wait out the window for company.
-        let judgeFrom = trickled ? 1 : Self.trickleCountMin
+        let settled = trickled
+        let judgeFrom = settled ? 1 : Self.trickleCountMin
         if count > 0 { trickled = false }
         while count < lastGroupCount {
             if let firstSubmitted, count >= judgeFrom,
-                trickling(count: count, since: firstSubmitted, settled: judgeFrom == 1)
+                trickling(count: count, since: firstSubmitted, settled: settled)
             {
                 trickled = true
                 return
@@ -338,14 +338,12 @@ final class Writer: @unchecked Sendable {
             var wakeBy = deadline
             if let firstSubmitted, let base, count >= judgeFrom {
                 let paced = base * count / Self.tricklePaceBatches
-                wakeBy = min(wakeBy, firstSubmitted + (judgeFrom == 1 ? paced : max(paced, base / 2)))
+                wakeBy = min(wakeBy, firstSubmitted + (settled ? paced : max(paced, base / 2)))
             }
             condition.lock()
-            wakeAt = min(lastGroupCount - count, count == 0 && judgeFrom == 1 ? 1 : Self.gatherWakeBatches)
+            wakeAt = min(lastGroupCount - count, count == 0 && settled ? 1 : Self.gatherWakeBatches)
             paceCheck = base.map {
-                PaceCheck(
-                    since: firstSubmitted, taken: count, judgeFrom: judgeFrom,
-                    spacingMax: $0 / Self.tricklePaceBatches, elapsedMin: judgeFrom == 1 ? .zero : $0 / 2)
+                PaceCheck(since: firstSubmitted, taken: count, judgeFrom: judgeFrom, base: $0, settled: settled)
             }
             while queue.count < wakeAt && !stopping && !paceWoke {
                 // NSCondition waits for a wall-clock date: it is made from the time left just before each wait.
@@ -397,9 +395,15 @@ final class Writer: @unchecked Sendable {
     /// batches that came meanwhile are taken, and counted, first. A single batch after a trickle may close alone
     /// that way, which costs one more commit, not a wait.
     private func trickling(count: Int, since: ContinuousClock.Instant, settled: Bool) -> Bool {
-        guard count > 0, let base = trickleBase else { return false }
+        guard let base = trickleBase else { return false }
         let elapsed = since.duration(to: ContinuousClock.now)
-        return (settled || elapsed >= base / 2) && elapsed / count * Self.tricklePaceBatches > base
+        return Self.trickles(count: count, elapsed: elapsed, base: base, settled: settled)
+    }
+
+    /// The trickle rule itself, for the writer (`trickling`) and for `submit` (`PaceCheck`): `count` batches, the
+    /// first submitted `elapsed` ago, trickle in against a commit time of `base`.
+    static func trickles(count: Int, elapsed: Duration, base: Duration, settled: Bool) -> Bool {
+        count > 0 && (settled || elapsed >= base / 2) && elapsed / count * tricklePaceBatches > base
     }
 
     /// The commit time the trickle rule measures pace against: the moving average of commits, but never less than
