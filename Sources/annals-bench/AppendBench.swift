@@ -20,7 +20,10 @@ struct AppendBench: AsyncParsableCommand {
     var size = 1024
     @Option(help: "Events per append call.")
     var batch = 1
-    @Option(help: "Open loop: target events/s in all. Latency is then measured from each append's scheduled time.")
+    @Option(
+        help:
+            "Open loop: target events/s in all. Latency is then measured from each append's scheduled time, and an appender is never woken before it."
+    )
     var rate: Double?
     @Option(help: "The writer's gather window in microseconds (see LogConfiguration.gatherWindow).")
     var gatherMicroseconds = 200
@@ -56,6 +59,9 @@ struct AppendBench: AsyncParsableCommand {
         let total = perAppender * appenders
         let interval = rate.map { Duration.seconds(Double(appenders * batch) / $0) }
         let clock = ContinuousClock()
+        // Open loop: one thread wakes the appenders due (see `Pacer`).
+        let pacer = interval.map { _ in Pacer() }
+        defer { pacer?.stop() }
         let cpuStart = ProcessMemory.cpuSeconds()
         let start = clock.now
         let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
@@ -73,7 +79,7 @@ struct AppendBench: AsyncParsableCommand {
                         var scheduled = clock.now
                         if let interval {
                             scheduled = start + offset + interval * call
-                            if scheduled > clock.now { try await clock.sleep(until: scheduled) }
+                            if let pacer, scheduled > clock.now { await pacer.sleep(until: scheduled) }
                         }
                         _ = try await log.append(Array(mine[index..<end]))
                         samples.append((clock.now - scheduled).milliseconds)
