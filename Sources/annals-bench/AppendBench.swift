@@ -79,7 +79,11 @@ struct AppendBench: AsyncParsableCommand {
                         var scheduled = clock.now
                         if let interval {
                             scheduled = start + offset + interval * call
-                            if let pacer, scheduled > clock.now { await pacer.sleep(until: scheduled) }
+                            if let pacer, scheduled > clock.now {
+                                await pacer.sleep(until: scheduled)
+                                // The pacer does not see cancellation (another appender failed): stop here.
+                                try Task.checkCancellation()
+                            }
                         }
                         _ = try await log.append(Array(mine[index..<end]))
                         samples.append((clock.now - scheduled).milliseconds)

@@ -94,6 +94,8 @@ def median_of(values):
 def table(args):
     with open(args.file) as f:
         rows = [json.loads(line) for line in f if line.strip()]
+    if not rows:
+        raise SystemExit("report.py: no results to report (check --systems)")
     rounds = sorted({r.get("round", 1) for r in rows})
     # Each system's rows, in the order systems first appear, and annals' events/s in each round.
     systems = {}
@@ -114,11 +116,12 @@ def table(args):
             own = ratios(runs)
             lines.append([
                 name, fmt(r["events_per_second"], 0), fmt(lat.get("p50"), 2), fmt(lat.get("p99"), 2),
-                half_p99(r.get("half_rate")), fmt(own[0], 2) if own else "-", r.get("client", ""),
+                half_p99(r.get("half_rate")), fmt(own[0], 2) if own else "-",
+                r.get("client", "") + (f" (round {r.get('round', 1)} only)" if len(rounds) > 1 else ""),
             ])
             continue
         # Several rounds: medians, the worst half-rate p99 after its median, the ratios' median and range.
-        halves = [r["half_rate"] for r in runs if r.get("half_rate")]
+        halves = [r["half_rate"] for r in runs if r.get("half_rate") and r["half_rate"]["latency_ms"].get("p99")]
         half = "-"
         if halves:
             half = (fmt(median_of(h["latency_ms"].get("p99") for h in halves), 2) + " (worst "
@@ -177,9 +180,9 @@ def table(args):
         goal = r.get("goal_rate")
         if goal:
             lat = goal["latency_ms"]
-            where = f" (round {r.get('round', 1)})" if len(rounds) > 1 else ""
+            where = f", round {r.get('round', 1)}" if len(rounds) > 1 else ""
             print(f"{r['system']} in an open loop at {goal['target_events_per_second']:,} events/s (the goal's half "
-                  f"rate){where}: p50 {fmt(lat.get('p50'), 2)} ms, p99 {fmt(lat.get('p99'), 2)} ms, "
+                  f"rate{where}): p50 {fmt(lat.get('p50'), 2)} ms, p99 {fmt(lat.get('p99'), 2)} ms, "
                   f"p99.9 {fmt(lat.get('p999'), 2)} ms"
                   + (f"; it reached only {goal['events_per_second']:,.0f} events/s, overloaded"
                      if overloaded(goal) else ""))

@@ -1,42 +1,55 @@
 import Foundation
 
-/// Wakes open-loop appenders at their scheduled times from one thread.
+/// Wakes open-loop appenders at their scheduled times from one thread (`annals-bench append --rate`).
 ///
 /// `ContinuousClock.sleep(until:)` arms a libdispatch timer for every sleep; at 50,000 appends/s that re-arms the
 /// kernel's timer (`timerfd_settime`) for nearly every append and costs the harness more CPU than the log it
 /// measures. Here the appenders due are kept in a heap and one thread sleeps until the earliest, then resumes every
 /// appender whose time has come. It never resumes one early; one resumed late is charged for it, since latency
 /// is measured from the scheduled time.
-final class Pacer: @unchecked Sendable {
+public final class Pacer: @unchecked Sendable {
     private struct Sleeper {
         let deadline: ContinuousClock.Instant
-        let continuation: UnsafeContinuation<Void, Never>
+        let continuation: UnsafeContinuation<Bool, Never>
     }
 
     private let condition = NSCondition()
-    /// A binary min-heap by deadline. Guarded by `condition`, as is `stopping`.
+    /// A binary min-heap by deadline. Guarded by `condition`, as are `stopping` and `ended`.
     private var heap: [Sleeper] = []
     private var stopping = false
+    /// Whether the thread has ended (after `stop`, once the heap was empty).
+    private var ended = false
 
-    init() {
+    /// The longest single wait: `NSCondition` waits for a wall-clock date, so a step of the system clock backwards
+    /// could otherwise hold every appender for the size of the step.
+    static let waitMax: Duration = .milliseconds(10)
+
+    public init() {
         let thread = Thread { [self] in self.run() }
         thread.name = "bench-pacer"
         thread.start()
     }
 
-    /// Suspends until `deadline` has passed.
-    func sleep(until deadline: ContinuousClock.Instant) async {
-        await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+    /// Suspends until `deadline` has passed. After the pacer's thread has ended (see `stop`), the clock's own sleep
+    /// takes over, which a cancellation ends early.
+    public func sleep(until deadline: ContinuousClock.Instant) async {
+        let paced = await withUnsafeContinuation { (continuation: UnsafeContinuation<Bool, Never>) in
             condition.lock()
+            if ended {
+                condition.unlock()
+                continuation.resume(returning: false)
+                return
+            }
             push(Sleeper(deadline: deadline, continuation: continuation))
             // Only a new earliest deadline changes how long the thread sleeps.
             if heap[0].deadline == deadline { condition.signal() }
             condition.unlock()
         }
+        if !paced { try? await ContinuousClock().sleep(until: deadline) }
     }
 
     /// Ends the thread once every sleeper has been resumed.
-    func stop() {
+    public func stop() {
         condition.lock()
         stopping = true
         condition.signal()
@@ -44,24 +57,25 @@ final class Pacer: @unchecked Sendable {
     }
 
     private func run() {
-        var due: [UnsafeContinuation<Void, Never>] = []
+        var due: [UnsafeContinuation<Bool, Never>] = []
         condition.lock()
         while true {
             let now = ContinuousClock.now
             while let first = heap.first, first.deadline <= now { due.append(pop().continuation) }
             if !due.isEmpty {
                 condition.unlock()
-                for continuation in due { continuation.resume() }
+                for continuation in due { continuation.resume(returning: true) }
                 due.removeAll(keepingCapacity: true)
                 condition.lock()
                 continue
             }
             if let first = heap.first {
                 // NSCondition waits for a wall-clock date: it is made from the time left just before the wait.
-                let left = now.duration(to: first.deadline)
+                let left = min(now.duration(to: first.deadline), Self.waitMax)
                 let seconds = Double(left.components.seconds) + Double(left.components.attoseconds) / 1e18
                 _ = condition.wait(until: Date(timeIntervalSinceNow: seconds))
             } else if stopping {
+                ended = true
                 break
             } else {
                 condition.wait()
